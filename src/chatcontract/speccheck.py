@@ -1,0 +1,321 @@
+"""Checks that the hand-written specs and schemas are valid, consistent and self-illustrating.
+
+Each check returns a list of `Problem`s (empty when the platform is clean), so the same code
+serves the test suite (`tests/specs/`) and the `chatcontract check` command. The conventions
+checked here are the ones written down in `specs/README.md` and `specs/extensions.md`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from jsonschema.exceptions import best_match
+from openapi_spec_validator import validate as validate_openapi_document
+from referencing.exceptions import Unresolvable
+
+from chatcontract import specs
+from chatcontract.specs import Operation, is_error_status, pointer
+
+DECISION_KEYS_REQUIRED = ("ambiguity", "question", "decision", "sources")
+LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one spec or schema file."""
+
+    platform: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {self.where}: {self.message}"
+
+
+# --- walking documents -------------------------------------------------------------------------
+
+
+def _walk(node: Any, where: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """Every (path, value) pair in a JSON-like tree, depth first."""
+    yield where, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*where, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*where, index))
+
+
+def _schema_files(platform: str) -> list[Path]:
+    return sorted((specs.schemas_dir() / platform).glob("*.schema.json"))
+
+
+def _referenced_files(document: Path, seen: set[Path] | None = None) -> set[Path]:
+    """Every local file reachable from `document` through `$ref`s (the document included)."""
+    seen = set() if seen is None else seen
+    document = document.resolve()
+    if document in seen:
+        return seen
+    seen.add(document)
+    for _, value in _walk(specs.read_document(document)):
+        if isinstance(value, dict) and isinstance(value.get("$ref"), str):
+            target = value["$ref"].partition("#")[0]
+            if target and "://" not in target:
+                _referenced_files((document.parent / target), seen)
+    return seen
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+
+def check_openapi(platform: str) -> list[Problem]:
+    """The spec is a valid OpenAPI 3.1 document (openapi-spec-validator, refs followed)."""
+    path = specs.spec_path(platform)
+    try:
+        validate_openapi_document(specs.load_spec(platform), base_uri=path.as_uri())
+    except Exception as exc:  # the validator raises several unrelated types; report any of them
+        return [Problem(platform, path.name, str(exc).splitlines()[0])]
+    return []
+
+
+def check_refs(platform: str) -> list[Problem]:
+    """Every `$ref` in the spec and in every schema it reaches resolves to an existing node."""
+    problems = []
+    for document in sorted(_referenced_files(specs.spec_path(platform))):
+        resolver = specs.registry().resolver(base_uri=document.as_uri())
+        for where, value in _walk(specs.read_document(document)):
+            if isinstance(value, dict) and isinstance(value.get("$ref"), str):
+                ref = value["$ref"]
+                if "://" in ref:
+                    problems.append(Problem(platform, document.name, f"$ref {ref} is not local"))
+                    continue
+                try:
+                    resolver.lookup(ref)
+                except (Unresolvable, specs.SpecError, LookupError) as exc:
+                    problems.append(
+                        Problem(platform, f"{document.name}{pointer(*where)}", f"$ref {ref!r} does not resolve: {exc}")
+                    )
+    return problems
+
+
+def _validate_example(platform: str, document: Path, schema_at: tuple, value: Any, where: str) -> list[Problem]:
+    error = best_match(specs.validator_at(document, pointer(*schema_at)).iter_errors(value))
+    if error is None:
+        return []
+    at = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return [Problem(platform, where, f"example does not match its schema at {at}: {error.message}")]
+
+
+def _example_values(container: dict[str, Any], document: Path, at: tuple) -> Iterator[tuple[str, Any]]:
+    if "example" in container:
+        yield "example", container["example"]
+    for name, example in (container.get("examples") or {}).items():
+        _, example, _ = specs.deref(document, example, (*at, "examples", name))
+        if isinstance(example, dict) and "value" in example:
+            yield f"examples/{name}", example["value"]
+
+
+def _example_holders(platform: str) -> Iterator[tuple[Path, tuple, dict[str, Any]]]:
+    """Every media type, parameter and header object in the spec that has a schema."""
+    path = specs.spec_path(platform)
+    spec = specs.load_spec(platform)
+    for where, value in _walk(spec):
+        if not isinstance(value, dict) or "schema" not in value:
+            continue
+        parent = where[-2] if len(where) >= 2 else None
+        is_media = parent == "content"
+        is_param = parent == "parameters" or (len(where) == 3 and where[:2] == ("components", "parameters"))
+        is_header = parent == "headers"
+        if is_media or is_param or is_header:
+            yield path, where, value
+
+
+def check_examples(platform: str) -> list[Problem]:
+    """Every example in the spec and every `examples` entry of every schema file validates."""
+    problems = []
+    for document, at, holder in _example_holders(platform):
+        for name, value in _example_values(holder, document, at):
+            where = f"{document.name}{pointer(*at)}/{name}"
+            problems += _validate_example(platform, document, (*at, "schema"), value, where)
+    for schema_file in _schema_files(platform):
+        schema = specs.read_document(schema_file)
+        examples = schema.get("examples") if isinstance(schema, dict) else None
+        if not examples:
+            problems.append(Problem(platform, schema_file.name, "schema has no `examples` beside it"))
+            continue
+        for index, value in enumerate(examples):
+            problems += _validate_example(platform, schema_file, (), value, f"{schema_file.name}/examples/{index}")
+    return problems
+
+
+def check_schema_files(platform: str) -> list[Problem]:
+    """Schema files are 2020-12, titled, and each one is used by the spec (no dead shapes)."""
+    problems = []
+    used = _referenced_files(specs.spec_path(platform))
+    for schema_file in _schema_files(platform):
+        schema = specs.read_document(schema_file)
+        if schema.get("$schema") != "https://json-schema.org/draft/2020-12/schema":
+            problems.append(Problem(platform, schema_file.name, "`$schema` is not JSON Schema 2020-12"))
+        for key in ("title", "description"):
+            if not schema.get(key):
+                problems.append(Problem(platform, schema_file.name, f"schema has no `{key}`"))
+        if schema_file.resolve() not in used:
+            problems.append(Problem(platform, schema_file.name, "schema file is not referenced from the spec"))
+    return problems
+
+
+def _security_of(spec: dict[str, Any], op: Operation) -> list:
+    return op.definition.get("security", spec.get("security")) or []
+
+
+def _error_responses(op: Operation) -> Iterator[tuple[str, Path, dict[str, Any], tuple]]:
+    path = specs.spec_path(op.platform)
+    for code, response in op.responses.items():
+        if is_error_status(str(code)):
+            document, resolved, at = specs.deref(path, response, ("paths", op.path, op.method, "responses", code))
+            yield str(code), document, resolved, at
+
+
+def check_operations(platform: str) -> list[Problem]:
+    """Each operation carries the metadata, errors and security that specs/README.md requires."""
+    spec = specs.load_spec(platform)
+    triggers = specs.trigger_vocabulary()
+    problems: list[Problem] = []
+
+    def need(ok: bool, op: Operation, message: str) -> None:
+        if not ok:
+            problems.append(Problem(platform, op.label, message))
+
+    for op in specs.operations(platform):
+        d = op.definition
+        need(bool(LOWER_CAMEL.match(op.operation_id)), op, "operationId is missing or not lowerCamelCase")
+        need(op.operation_id.startswith(platform), op, f"operationId does not start with {platform!r}")
+        need(str(d.get("summary", "")).endswith("."), op, "summary is missing or does not end with a full stop")
+        need(bool(d.get("description")), op, "description is missing")
+        need(bool((d.get("externalDocs") or {}).get("url")), op, "externalDocs.url is missing")
+        need(bool(d.get("x-sources")), op, "x-sources is missing")
+        need(bool(_security_of(spec, op)), op, "no security requirement applies")
+        success = [c for c in op.responses if str(c).startswith("2")]
+        need(bool(success), op, "no success response")
+        errors = list(_error_responses(op))
+        need(bool(errors), op, "no error response is declared")
+        for code, document, response, _ in errors:
+            media = (response.get("content") or {}).get("application/json")
+            if not media or "schema" not in media:
+                need(False, op, f"error response {code} has no application/json schema")
+                continue
+            examples = media.get("examples") or {}
+            need(bool(examples), op, f"error response {code} has no named example")
+            for name, example in examples.items():
+                _, example, _ = specs.deref(document, example, ())
+                trigger = example.get("x-trigger") if isinstance(example, dict) else None
+                need(trigger in triggers, op, f"error example {code}/{name} has x-trigger {trigger!r}, not one of extensions.md")
+                need(bool(example.get("summary")), op, f"error example {code}/{name} has no summary")
+    return problems
+
+
+def decisions(platform: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every `x-decisions` entry in the spec, with the JSON pointer where it stands."""
+    found = []
+    for where, value in _walk(specs.load_spec(platform)):
+        if isinstance(value, dict) and isinstance(value.get("x-decisions"), list):
+            found += [(pointer(*where), entry) for entry in value["x-decisions"]]
+    return found
+
+
+def check_decisions(platform: str) -> list[Problem]:
+    """Every `x-decisions` entry has the keys extensions.md defines."""
+    problems = []
+    for where, entry in decisions(platform):
+        if not isinstance(entry, dict):
+            problems.append(Problem(platform, where or "/", "x-decisions entry is not an object"))
+            continue
+        missing = [k for k in DECISION_KEYS_REQUIRED if k not in entry]
+        if missing:
+            problems.append(Problem(platform, where or "/", f"x-decisions entry lacks {', '.join(missing)}"))
+        number = entry.get("ambiguity")
+        if number is not None and not (isinstance(number, int) and 1 <= number <= 32):
+            problems.append(Problem(platform, where or "/", f"ambiguity {number!r} is not a vendors.md §6 point (1-32)"))
+    return problems
+
+
+def _response_schemas(platform: str) -> Iterator[tuple[str, Path, tuple]]:
+    for op in specs.operations(platform):
+        for code, response in op.responses.items():
+            document, resolved, at = specs.deref(
+                specs.spec_path(platform), response, ("paths", op.path, op.method, "responses", code)
+            )
+            for media_type, media in (resolved.get("content") or {}).items():
+                if "schema" in media:
+                    yield f"{op.label} {code} {media_type}", document, (*at, "content", media_type, "schema")
+
+
+def _closed_objects(document: Path, at: tuple, seen: set) -> Iterator[str]:
+    """Places in a schema (following `$ref`s) that forbid properties they do not list."""
+    key = (document, at)
+    if key in seen:
+        return
+    seen.add(key)
+    document, node, _ = specs.deref(document, {"$ref": "#" + pointer(*at)}, ())
+    for where, value in _walk(node):
+        if not isinstance(value, dict):
+            continue
+        for keyword in ("additionalProperties", "unevaluatedProperties"):
+            if value.get(keyword) is False:
+                yield f"{document.name}#{pointer(*at, *where)} sets {keyword}: false"
+        ref = value.get("$ref")
+        if isinstance(ref, str):
+            target, _, fragment = ref.partition("#")
+            next_doc = (document.parent / target).resolve() if target else document
+            next_at = tuple(p.replace("~1", "/").replace("~0", "~") for p in filter(None, fragment.split("/")))
+            yield from _closed_objects(next_doc, next_at, seen)
+
+
+def check_response_tolerance(platform: str) -> list[Problem]:
+    """No response schema rejects extra properties: vendors add fields, and that is tolerated."""
+    problems = []
+    for label, document, at in _response_schemas(platform):
+        for place in _closed_objects(document, at, set()):
+            problems.append(Problem(platform, label, place))
+    return problems
+
+
+CHECKS: dict[str, Callable[[str], list[Problem]]] = {
+    "openapi": check_openapi,
+    "refs": check_refs,
+    "examples": check_examples,
+    "schema-files": check_schema_files,
+    "operations": check_operations,
+    "decisions": check_decisions,
+    "response-tolerance": check_response_tolerance,
+}
+
+
+def check_platform(platform: str) -> list[Problem]:
+    """Every check, in order; a spec that is not valid OpenAPI stops there."""
+    problems = check_openapi(platform)
+    if problems:
+        return problems
+    for name, check in CHECKS.items():
+        if name != "openapi":
+            problems += check(platform)
+    return problems
+
+
+def check_decision_coverage(platform_names: list[str]) -> list[Problem]:
+    """Each vendors.md §6 point is recorded, and in one platform's spec only."""
+    owners: dict[int, set[str]] = {}
+    for platform in platform_names:
+        for _, entry in decisions(platform):
+            if isinstance(entry, dict) and isinstance(entry.get("ambiguity"), int):
+                owners.setdefault(entry["ambiguity"], set()).add(platform)
+    problems = [Problem("all", "x-decisions", f"vendors.md §6 point {n} is recorded nowhere") for n in range(1, 33) if n not in owners]
+    problems += [
+        Problem("all", "x-decisions", f"vendors.md §6 point {n} is recorded in several specs: {sorted(p)}")
+        for n, p in sorted(owners.items())
+        if len(p) > 1
+    ]
+    return problems

@@ -1,0 +1,179 @@
+"""Find, load and resolve the platform specs and their JSON Schemas.
+
+One place knows where `specs/` and `schemas/` are and how a `$ref` between them resolves; the
+checks, the inventory, the servers and the suite all go through here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecError(Exception):
+    """A spec or schema file that cannot be found or read."""
+
+
+def data_root() -> Path:
+    """The folder holding `specs/` and `schemas/`: the checkout, or the installed package data."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "specs").is_dir() and (checkout / "schemas").is_dir():
+        return checkout
+    packaged = Path(__file__).resolve().parent / "_data"
+    if (packaged / "specs").is_dir():
+        return packaged
+    raise SpecError(f"no specs/ folder found beside {checkout} or in {packaged}")
+
+
+def specs_dir() -> Path:
+    return data_root() / "specs"
+
+
+def schemas_dir() -> Path:
+    return data_root() / "schemas"
+
+
+def platforms() -> list[str]:
+    """Platform names: the stem of every `specs/<platform>.yaml`."""
+    return sorted(p.stem for p in specs_dir().glob("*.yaml"))
+
+
+def spec_path(platform: str) -> Path:
+    path = specs_dir() / f"{platform}.yaml"
+    if not path.is_file():
+        known = ", ".join(platforms())
+        raise SpecError(f"unknown platform {platform!r} (known: {known})")
+    return path
+
+
+@cache
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        first_line = str(exc).splitlines()[0]
+        raise SpecError(f"{path} is not valid {path.suffix[1:].upper()}: {first_line}") from exc
+
+
+def read_document(path: Path) -> Any:
+    """A parsed JSON or YAML file (cached; treat the result as read-only)."""
+    return _read(path.resolve())
+
+
+def load_spec(platform: str) -> dict[str, Any]:
+    return read_document(spec_path(platform))
+
+
+def _retrieve(uri: str) -> Resource:
+    if not uri.startswith("file://"):
+        # Specs only reference local files; anything else is a mistake, not a download.
+        raise SpecError(f"$ref to {uri} is not a local file")
+    return DRAFT202012.create_resource(read_document(Path(uri[len("file://"):])))
+
+
+def registry() -> Registry:
+    """A referencing registry that loads any local spec or schema file on first use."""
+    return Registry(retrieve=_retrieve)
+
+
+def validator_at(document: Path, pointer: str = "") -> Draft202012Validator:
+    """A JSON Schema validator for the schema at `pointer` inside `document`.
+
+    Relative `$ref`s inside that schema resolve against the document's own location, exactly as
+    they do for an OpenAPI tool reading the spec.
+    """
+    uri = document.resolve().as_uri()
+    return Draft202012Validator({"$ref": f"{uri}#{pointer}"}, registry=registry())
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer built from raw keys (escapes `~` and `/`, as in `/paths/~1api~1v1`)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation of one platform."""
+
+    platform: str
+    method: str
+    path: str
+    definition: dict[str, Any]
+
+    @property
+    def operation_id(self) -> str:
+        return self.definition.get("operationId", "")
+
+    @property
+    def responses(self) -> dict[str, Any]:
+        return self.definition.get("responses", {})
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+    def json_pointer_parts(self, *more: str | int) -> tuple:
+        return ("paths", self.path, self.method, *more)
+
+    def json_pointer(self, *more: str | int) -> str:
+        return pointer(*self.json_pointer_parts(*more))
+
+
+def operations(platform: str) -> Iterator[Operation]:
+    for path, item in (load_spec(platform).get("paths") or {}).items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield Operation(platform, method, path, item[method])
+
+
+def is_error_status(code: str) -> bool:
+    """True for a response key that describes an error: 4xx, 5xx, 4XX, 5XX or `default`."""
+    return code == "default" or code[:1] in ("4", "5")
+
+
+def trigger_vocabulary() -> frozenset[str]:
+    """The `x-trigger` values defined in the table of `specs/extensions.md` (plus `other`)."""
+    text = (specs_dir() / "extensions.md").read_text(encoding="utf-8")
+    section = text.split("## `x-trigger`", 1)[1].split("\n## ", 1)[0]
+    return frozenset(re.findall(r"^\| `([a-z-]+)` \|", section, flags=re.MULTILINE)) | {"other"}
+
+
+def deref(document: Path, node: Any, at: tuple = ()) -> tuple[Path, Any, tuple]:
+    """Follow a Reference Object (response, parameter, example…) to the node it names.
+
+    Returns the document the node lives in, the node, and its path inside that document.
+    """
+    hops = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and hops < 20:
+        hops += 1
+        target, _, fragment = node["$ref"].partition("#")
+        document = (document.parent / target).resolve() if target else document
+        node = read_document(document)
+        at = ()
+        for raw in filter(None, fragment.split("/")):
+            key = raw.replace("~1", "/").replace("~0", "~")
+            node = node[int(key)] if isinstance(node, list) else node[key]
+            at = (*at, key)
+    return document, node, at
+
+
+def operation_by_id(platform: str, operation_id: str) -> Operation:
+    for op in operations(platform):
+        if op.operation_id == operation_id:
+            return op
+    raise SpecError(f"{platform} spec has no operation {operation_id!r}")
