@@ -1,0 +1,1 @@
+"""The small core every reference server shares: clock, seed data, auth, request checks, hooks."""

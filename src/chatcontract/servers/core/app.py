@@ -1,0 +1,71 @@
+"""Build a reference server's Starlette app from a platform's routes, state and error renderer.
+
+Every platform module hands over its routes and a `render_http_error(status)` that turns a
+routing 404/405 into the vendor's own error body (never a framework default), and raises
+`VendorError` from handlers for documented errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.errors import VendorError
+from chatcontract.servers.core.hooks import hook_routes
+
+
+def vendor_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def build_app(
+    *,
+    routes: list[BaseRoute],
+    clock: Clock,
+    reset: Callable[[], None],
+    render_http_error: Callable[[int], VendorError],
+    test_hooks: bool,
+    state: Any,
+) -> Starlette:
+    async def on_vendor_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, VendorError)
+        return vendor_json(exc.body, exc.status, exc.headers)
+
+    async def on_http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        err = render_http_error(exc.status_code)
+        # Keep what routing says (a 405's `Allow` header is required by RFC 9110).
+        return vendor_json(err.body, err.status, {**(exc.headers or {}), **err.headers})
+
+    async def on_crash(_: Request, exc: Exception) -> Response:
+        err = render_http_error(500)
+        return vendor_json(err.body, err.status, err.headers)
+
+    all_routes = [*routes, *(hook_routes(clock, reset) if test_hooks else [])]
+    app = Starlette(
+        routes=all_routes,
+        exception_handlers={VendorError: on_vendor_error, HTTPException: on_http_error, Exception: on_crash},
+    )
+    app.state.platform_state = state
+    app.state.clock = clock
+    app.state.test_hooks = test_hooks
+    return app
+
+
+def route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
+    """One route for every method a path serves, so a 405 names them all in `Allow`.
+
+    (Separate Starlette routes for one path would each answer 405 listing only their own method.)
+    """
+
+    async def dispatch(request: Request) -> Response:
+        handler = handlers.get(request.method) or handlers["GET"]  # HEAD is served as GET
+        return await handler(request)
+
+    return Route(path, dispatch, methods=list(handlers))

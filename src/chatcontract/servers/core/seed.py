@@ -1,0 +1,42 @@
+"""Seed data: the users, rooms, roles and credentials each reference server starts from.
+
+Each platform keeps its seed as `servers/<platform>/seed.yaml` with at least:
+
+    identities:            # who can call the server; each one is a target-file identity
+      <name>:
+        credentials: {<securityScheme name from the spec>: <value>, ...}
+        ...                # platform-specific: the user id the credentials belong to, role...
+    fixtures: {...}        # ids a suite needs (rooms, users, chat room, org/app names...)
+    ...                    # anything else the platform's state loads
+
+The `credentials` keys are the names of the spec's `components.securitySchemes`, so the suite can
+apply them from the spec alone.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVERS_DIR = Path(__file__).resolve().parents[1]
+
+
+def seed_path(platform: str) -> Path:
+    return SERVERS_DIR / platform / "seed.yaml"
+
+
+def load_seed(platform: str, path: Path | None = None) -> dict[str, Any]:
+    """A fresh deep copy of the platform's seed data (callers may mutate it)."""
+    with open(path or seed_path(platform), encoding="utf-8") as handle:
+        return copy.deepcopy(yaml.safe_load(handle))
+
+
+def target_profile(seed: dict[str, Any]) -> dict[str, Any]:
+    """The part of a target file the seed determines: named credentials and fixture ids."""
+    return {
+        "credentials": {name: dict(ident["credentials"]) for name, ident in seed["identities"].items()},
+        "fixtures": copy.deepcopy(seed.get("fixtures", {})),
+    }

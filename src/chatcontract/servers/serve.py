@@ -1,0 +1,116 @@
+"""Start reference servers with uvicorn: from the CLI (foreground) or in a thread (tests, suite).
+
+Also writes the target file that points the conformance suite at a running server: base URL,
+the seed's named credentials and fixture ids, and the test-hook capabilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from chatcontract.servers import create_app
+from chatcontract.servers.core.hooks import HOOK_PREFIX
+from chatcontract.servers.core.seed import load_seed, target_profile
+
+LOOPBACK = "127.0.0.1"
+
+
+def target_document(platform: str, base_url: str, test_hooks: bool) -> dict[str, Any]:
+    """The target file content for a reference server of `platform` at `base_url`."""
+    profile = target_profile(load_seed(platform))
+    capabilities: dict[str, Any] = {"reset": test_hooks, "clock": test_hooks}
+    if test_hooks:
+        capabilities["hooks_path"] = HOOK_PREFIX
+    return {"api": platform, "base_url": base_url, **profile, "capabilities": capabilities}
+
+
+def write_target(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# Target file for the chatcontract suite: the {document['api']} reference server.\n"
+    path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def _config(platform: str, host: str, port: int, test_hooks: bool) -> uvicorn.Config:
+    app = create_app(platform, test_hooks=test_hooks)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+
+
+def _bound_port(server: uvicorn.Server) -> int:
+    return server.servers[0].sockets[0].getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    """A reference server running in a background thread; stop() ends it."""
+
+    platform: str
+    base_url: str
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> "RunningServer":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def start_in_thread(platform: str, *, host: str = LOOPBACK, port: int = 0, test_hooks: bool = True,
+                    startup_timeout_s: float = 15.0) -> RunningServer:
+    """Start one server on a free loopback port (or `port`) and return once it accepts requests."""
+    server = uvicorn.Server(_config(platform, host, port, test_hooks))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
+    thread = threading.Thread(target=server.run, name=f"chatcontract-{platform}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the {platform} reference server did not start on {host}:{port}")
+        time.sleep(0.01)
+    return RunningServer(platform, f"http://{host}:{_bound_port(server)}", server, thread)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def serve_forever(platforms: list[str], *, host: str, port: int, test_hooks: bool,
+                        target_dir: Path | None, announce: Any) -> None:
+    """Serve every platform in one event loop: `port` for the first, the next ports for the rest
+    (or free ports when `port` is 0). Calls `announce(platform, base_url)` for each."""
+    servers = []
+    for index, platform in enumerate(platforms):
+        servers.append(uvicorn.Server(_config(platform, host, port + index if port else 0, test_hooks)))
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            for s in servers:
+                s.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise RuntimeError("a reference server could not start (is the port in use?)")
+        await asyncio.sleep(0.02)
+    for platform, server in zip(platforms, servers):
+        base_url = f"http://{host}:{_bound_port(server)}"
+        if target_dir is not None:
+            write_target(target_dir / f"{platform}.target.yaml", target_document(platform, base_url, test_hooks))
+        announce(platform, base_url)
+    await asyncio.gather(*tasks)
