@@ -15,7 +15,7 @@ import yaml
 
 from chatcontract import cli
 
-SERVED, EXPECTED = "plugdj", ("plugdj",)
+SERVED, EXPECTED = "all", ("rocketchat", "plugdj", "ozeki", "agora", "sendbird")
 
 
 def test_check_passes_on_the_shipped_specs(capsys) -> None:

@@ -1,7 +1,8 @@
 """Stateful reference servers, one Starlette app per platform, named like its spec.
 
 `chatcontract.servers.<platform>` is the server for `specs/<platform>.yaml`; each exposes
-`create_app(*, test_hooks=False, clock=None, seed_path=None)`. The shared core is in `core/`;
+`create_app(*, test_hooks=False, clock=None, seed_path=None, faults=())`; `faults` names
+deviations from `<platform>/faults.yaml` (see core/faults.py). The shared core is in `core/`;
 starting them (CLI or in a thread for tests) is in `serve.py`.
 """
 
@@ -14,9 +15,10 @@ from typing import Any
 from starlette.applications import Starlette
 
 from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
 
 
 def create_app(platform: str, *, test_hooks: bool = False, clock: Clock | None = None,
-               seed_path: Path | None = None) -> Starlette:
+               seed_path: Path | None = None, faults: tuple[str, ...] = ()) -> Starlette:
     module: Any = importlib.import_module(f"chatcontract.servers.{platform}")
-    return module.create_app(test_hooks=test_hooks, clock=clock, seed_path=seed_path)
+    return module.create_app(test_hooks=test_hooks, clock=clock, seed_path=seed_path, faults=Faults(platform, faults))

@@ -39,8 +39,8 @@ def write_target(path: Path, document: dict[str, Any]) -> None:
     path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
-def _config(platform: str, host: str, port: int, test_hooks: bool) -> uvicorn.Config:
-    app = create_app(platform, test_hooks=test_hooks)
+def _config(platform: str, host: str, port: int, test_hooks: bool, faults: tuple[str, ...] = ()) -> uvicorn.Config:
+    app = create_app(platform, test_hooks=test_hooks, faults=faults)
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
 
 
@@ -69,9 +69,9 @@ class RunningServer:
 
 
 def start_in_thread(platform: str, *, host: str = LOOPBACK, port: int = 0, test_hooks: bool = True,
-                    startup_timeout_s: float = 15.0) -> RunningServer:
+                    faults: tuple[str, ...] = (), startup_timeout_s: float = 15.0) -> RunningServer:
     """Start one server on a free loopback port (or `port`) and return once it accepts requests."""
-    server = uvicorn.Server(_config(platform, host, port, test_hooks))
+    server = uvicorn.Server(_config(platform, host, port, test_hooks, tuple(faults)))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
     thread = threading.Thread(target=server.run, name=f"chatcontract-{platform}", daemon=True)
     thread.start()
@@ -94,12 +94,12 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 async def serve_forever(platforms: list[str], *, host: str, port: int, test_hooks: bool,
-                        target_dir: Path | None, announce: Any) -> None:
+                        target_dir: Path | None, announce: Any, faults: tuple[str, ...] = ()) -> None:
     """Serve every platform in one event loop: `port` for the first, the next ports for the rest
     (or free ports when `port` is 0). Calls `announce(platform, base_url)` for each."""
     servers = []
     for index, platform in enumerate(platforms):
-        servers.append(uvicorn.Server(_config(platform, host, port + index if port else 0, test_hooks)))
+        servers.append(uvicorn.Server(_config(platform, host, port + index if port else 0, test_hooks, faults)))
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatcontract.servers.core.clock import Clock
 from chatcontract.servers.core.errors import VendorError
+from chatcontract.servers.core.faults import FaultMiddleware, Faults
 from chatcontract.servers.core.hooks import hook_routes
 
 
@@ -32,6 +33,7 @@ def build_app(
     render_http_error: Callable[[int], VendorError],
     test_hooks: bool,
     state: Any,
+    faults: Faults | None = None,
 ) -> Starlette:
     async def on_vendor_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, VendorError)
@@ -52,6 +54,9 @@ def build_app(
         routes=all_routes,
         exception_handlers={VendorError: on_vendor_error, HTTPException: on_http_error, Exception: on_crash},
     )
+    if faults is not None and faults.transforms():
+        app.add_middleware(FaultMiddleware, platform=faults.platform, transforms=faults.transforms())
+    app.state.faults = faults
     app.state.platform_state = state
     app.state.clock = clock
     app.state.test_hooks = test_hooks

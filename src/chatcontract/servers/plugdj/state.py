@@ -13,6 +13,7 @@ from typing import Any
 
 from chatcontract import specs
 from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
 
 BOUNCER = 2000  # the lowest room role that may mute ([PD-docs] mutes.md, constants.md)
 
@@ -43,11 +44,14 @@ class Mute:
 class PlugState:
     """Everything the server remembers. Every public method holds the lock for its whole run."""
 
-    def __init__(self, seed: dict[str, Any], clock: Clock) -> None:
+    def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
         self._seed = seed
         self.clock = clock
+        self.faults = faults or Faults("plugdj")
         self.lock = threading.RLock()
         self.durations = duration_seconds()
+        if self.faults.on("duration-mapping-swapped"):
+            self.durations = {"s": self.durations["l"], "m": self.durations["m"], "l": self.durations["s"]}
         self.reset()
 
     def reset(self) -> None:
@@ -62,11 +66,20 @@ class PlugState:
         with self.lock:
             return self.sessions.get(session or "")
 
+    def any_moderator_session(self) -> str:
+        """A session of some moderator (only the `list-without-session` fault uses it)."""
+        with self.lock:
+            return next(s for s, u in self.sessions.items() if self.users[u]["role"] >= BOUNCER)
+
     def require_moderator(self, caller: int) -> None:
+        if self.faults.on("member-may-moderate"):
+            return
         if self.users[caller]["role"] < BOUNCER:
             raise PlugProblem("not-permitted", "You are not authorized to access this resource.")
 
     def _expire(self) -> None:
+        if self.faults.on("mute-never-expires"):
+            return
         now = self.clock.now_ms()
         for user_id in [u for u, m in self.mutes.items() if m.ends_at_ms <= now]:
             del self.mutes[user_id]
@@ -76,9 +89,10 @@ class PlugState:
             self.require_moderator(caller)
             self._expire()
             now = self.clock.now_ms()
+            unit = 1000 if self.faults.on("expires-in-ms") else 1
             return [
                 {
-                    "expires": min(m.seconds, math.ceil((m.ends_at_ms - now) / 1000)),
+                    "expires": max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / 1000))) * unit,
                     "moderator": self.users[m.moderator_id]["username"],
                     "reason": m.reason,
                     "id": m.user_id,
@@ -97,6 +111,8 @@ class PlugState:
             if target["role"] >= self.users[caller]["role"]:
                 raise PlugProblem("other", "This user cannot be muted")
             seconds = self.durations[duration]
+            if self.faults.on("mute-not-recorded"):
+                return
             # A repeated mute replaces the earlier one (undocumented, vendors.md §6.15).
             self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * 1000)
 
@@ -104,4 +120,5 @@ class PlugState:
         with self.lock:
             self.require_moderator(caller)
             # Unmuting a user who is not muted succeeds and changes nothing (undocumented, §6.15).
-            self.mutes.pop(user_id, None)
+            if not self.faults.on("unmute-noop"):
+                self.mutes.pop(user_id, None)

@@ -1,0 +1,167 @@
+"""Agora Chat app state: apps, their chat rooms and members, app tokens, each room's mute list and
+room-wide mute flag, and the per-App-Key call counters (vendors.md §4.7).
+
+No HTTP here: methods take plain values and raise `AgoraProblem`, named after the errors.py
+failure it stands for. Time is the core Clock, so mutes end when the test hook moves it forward.
+
+Decisions where the docs are silent (vendors.md §6 point 27, recorded in specs/agora.yaml):
+muting a member who is already muted replaces the earlier expiry; unmuting a user who is not on
+the mute list answers `result: false` for that user (as the two-user [EM-doc] example shows);
+a user ID repeated in one request is handled once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
+
+PERMANENT = -1  # `mute_duration` -1 mutes for good; the list then shows `expire: -1` (§6 point 20)
+INT64_MAX = 2**63 - 1  # `mute_duration` and `expire` are Java longs (`format: int64`)
+
+
+class AgoraProblem(Exception):
+    """A documented failure: `name` is an errors.py failure, `subject` fills its `XX`."""
+
+    def __init__(self, name: str, subject: str = "") -> None:
+        super().__init__(f"{name} {subject}".strip())
+        self.name = name
+        self.subject = subject
+
+
+@dataclass
+class ChatRoom:
+    id: str
+    members: frozenset[str]
+    mutes: dict[str, int] = field(default_factory=dict)  # user ID -> expire (Unix ms) or PERMANENT
+    mute_all: bool = False  # the room-wide flag of POST/DELETE …/ban; never touches `mutes`
+
+
+@dataclass
+class App:
+    org_name: str
+    app_name: str
+    application: str
+    rooms: dict[str, ChatRoom]
+
+    def info(self) -> dict[str, str]:
+        return {"org_name": self.org_name, "app_name": self.app_name, "application": self.application}
+
+
+def canonical_user(user_id: str) -> str:
+    """User IDs are case-insensitive on the older Agora page (§6 point 25): stored lowercase."""
+    return user_id.lower()
+
+
+class AgoraState:
+    """Everything the server remembers. Every public method holds the lock for its whole run."""
+
+    def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
+        self._seed = seed
+        self.clock = clock
+        self.faults = faults or Faults("agora")  # no agora faults are defined yet (no faults.yaml)
+        self.lock = threading.RLock()
+        self._well_formed = re.compile(seed["tokens"]["well_formed"])
+        self._rate_calls = int(seed["rate_limit"]["calls"])
+        self._rate_window_ms = int(seed["rate_limit"]["window_ms"])
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.apps: dict[tuple[str, str], App] = {}
+            app_keys: dict[str, tuple[str, str]] = {}
+            for label, app in self._seed["apps"].items():
+                key = (str(app["org_name"]), str(app["app_name"]))
+                app_keys[label] = key
+                rooms = {
+                    str(room["id"]): ChatRoom(str(room["id"]), frozenset(canonical_user(str(m)) for m in room["members"]))
+                    for room in app.get("chatrooms") or []
+                }
+                self.apps[key] = App(key[0], key[1], str(app["application"]), rooms)
+            # identity name -> (the App Key its token was issued for, expiry in Unix ms or None)
+            self.tokens: dict[str, tuple[tuple[str, str], int | None]] = {
+                name: (app_keys[ident["app"]], ident.get("expires_at")) for name, ident in self._seed["identities"].items()
+            }
+            self.calls: dict[tuple[str, str, str], deque[int]] = {}
+
+    # --- authentication and limits -------------------------------------------------------------
+
+    def is_well_formed(self, token: str) -> bool:
+        return bool(self._well_formed.fullmatch(token))
+
+    def authorize(self, identity: str, org_name: str, app_name: str) -> dict[str, str]:
+        """The app a known token may act on; expired tokens and other apps' tokens are refused."""
+        with self.lock:
+            app_key, expires_at = self.tokens[identity]
+            if expires_at is not None and expires_at <= self.clock.now_ms():
+                raise AgoraProblem("expired_token")
+            if app_key != (org_name, app_name) or app_key not in self.apps:
+                raise AgoraProblem("oauth")
+            return self.apps[app_key].info()
+
+    def admit(self, org_name: str, app_name: str, operation: str) -> None:
+        """Count one call of `operation` for this App Key; refuse it above the documented rate."""
+        with self.lock:
+            now = self.clock.now_ms()
+            window = self.calls.setdefault((org_name, app_name, operation), deque())
+            while window and window[0] <= now - self._rate_window_ms:
+                window.popleft()
+            if len(window) >= self._rate_calls:
+                raise AgoraProblem("reach_limit")
+            window.append(now)
+
+    # --- chat rooms ----------------------------------------------------------------------------
+
+    def _room(self, org_name: str, app_name: str, room_id: str) -> ChatRoom:
+        room = self.apps[(org_name, app_name)].rooms.get(room_id)
+        if room is None:
+            raise AgoraProblem("room_not_found", room_id)
+        return room
+
+    def _expire(self, room: ChatRoom) -> None:
+        now = self.clock.now_ms()
+        for user in [u for u, expire in room.mutes.items() if expire != PERMANENT and expire <= now]:
+            del room.mutes[user]
+
+    def list_mutes(self, org_name: str, app_name: str, room_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            room = self._room(org_name, app_name, room_id)
+            self._expire(room)
+            return [{"expire": expire, "user": user} for user, expire in room.mutes.items()]
+
+    def mute(self, org_name: str, app_name: str, room_id: str, usernames: list[str], duration_ms: int) -> list[dict[str, Any]]:
+        """Mute every user for `duration_ms` from now (or for good); all must be room members."""
+        with self.lock:
+            room = self._room(org_name, app_name, room_id)
+            users = list(dict.fromkeys(canonical_user(u) for u in usernames))
+            outsiders = [u for u in users if u not in room.members]
+            if outsiders:
+                # Nobody is muted when one of them is not a member ([EM-doc] mute table).
+                raise AgoraProblem("not_member", ", ".join(outsiders))
+            self._expire(room)
+            now = self.clock.now_ms()
+            expire = PERMANENT if duration_ms == PERMANENT else min(now + duration_ms, INT64_MAX)
+            for user in users:
+                room.mutes.pop(user, None)  # a repeated mute moves to the end with its new expiry
+                room.mutes[user] = expire
+            return [{"result": True, "expire": expire, "user": user} for user in users]
+
+    def unmute(self, org_name: str, app_name: str, room_id: str, members: list[str]) -> list[dict[str, Any]]:
+        """Take users off the mute list; `result` is false for a user who was not on it."""
+        with self.lock:
+            room = self._room(org_name, app_name, room_id)
+            self._expire(room)
+            users = list(dict.fromkeys(canonical_user(u) for u in members))
+            return [{"result": room.mutes.pop(user, None) is not None, "user": user} for user in users]
+
+    def set_mute_all(self, org_name: str, app_name: str, room_id: str, on: bool) -> bool:
+        """Turn the room-wide mute on or off; the mute list is left exactly as it is."""
+        with self.lock:
+            room = self._room(org_name, app_name, room_id)
+            room.mute_all = on
+            return room.mute_all

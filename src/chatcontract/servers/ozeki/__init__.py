@@ -1,0 +1,34 @@
+"""Ozeki Chat reference server: per-user conversation mute of `specs/ozeki.yaml` (`mute`,
+`unmute`, `list` on one `chatconversation` URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from chatcontract.servers.core.app import build_app
+from chatcontract.servers.core.auth import Authenticator
+from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
+from chatcontract.servers.core.seed import load_seed
+from chatcontract.servers.ozeki import errors
+from chatcontract.servers.ozeki.routes import routes
+from chatcontract.servers.ozeki.state import OzekiState
+
+
+def create_app(*, test_hooks: bool = False, clock: Clock | None = None, seed_path: Path | None = None,
+               faults: Faults | None = None) -> Starlette:
+    clock = clock or Clock()
+    faults = faults or Faults("ozeki")
+    seed = load_seed("ozeki", seed_path)
+    state = OzekiState(seed, clock, faults)
+    return build_app(
+        routes=routes(state, Authenticator("ozeki", seed["identities"])),
+        clock=clock,
+        reset=state.reset,
+        render_http_error=errors.http_error,
+        test_hooks=test_hooks,
+        state=state,
+        faults=faults,
+    )

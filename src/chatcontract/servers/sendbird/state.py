@@ -1,0 +1,196 @@
+"""Sendbird application state: users, who blocks whom, page tokens, and per-token admission.
+
+No HTTP here: methods take plain values and raise `SendbirdProblem` with the Sendbird error code
+([SB-err]) for documented failures. Lists are ordered by user ID (the order is undocumented) and
+paged by position ("after user ID x"), so a page token stays valid and consistent while the list
+changes: no user can appear on two pages, and no user who stays in the list throughout is skipped
+(vendors.md §5.6); a user blocked mid-paging shows up only if their ID sorts after the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
+
+BLOCKED_BY_ME = "blocked_by_me"
+
+
+class Code(IntEnum):
+    """The Sendbird error codes this server sends ([SB-err]; names from [SB-flutter])."""
+
+    UNEXPECTED_TYPE_STRING = 400100
+    UNEXPECTED_TYPE_NUMBER = 400101
+    UNEXPECTED_TYPE_LIST = 400102
+    MISSING_REQUIRED_PARAMETER = 400105
+    EXPIRED_PAGE_TOKEN = 400109
+    INVALID_VALUE = 400111
+    VALUE_OUT_OF_RANGE = 400113
+    NOT_ALLOWED_CHARACTER = 400151
+    RESOURCE_NOT_FOUND = 400201
+    TOO_MANY_ITEMS = 400203
+    INVALID_API_TOKEN = 400401
+    INVALID_JSON_BODY = 400403
+    INVALID_REQUEST_URL = 400404
+    APPLICATION_NOT_AVAILABLE = 403100
+    INTERNAL_ERROR = 500901
+    RATE_LIMIT_EXCEEDED = 500910
+
+
+class SendbirdProblem(Exception):
+    """A documented failure, as the Sendbird code the server answers with."""
+
+    def __init__(self, code: Code, detail: str = "") -> None:
+        super().__init__(f"{int(code)} {code.name}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page token points: after user ID `after` in one user's one list."""
+
+    user_id: str
+    which: str
+    after: str
+
+
+class SendbirdState:
+    """Everything the server remembers. Every public method holds the lock for its whole run."""
+
+    def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
+        self._seed = seed
+        self.clock = clock
+        self.faults = faults or Faults("sendbird")  # no behaviour faults yet (no sendbird/faults.yaml)
+        self.lock = threading.RLock()
+        app = seed["application"]
+        self.application_id = str(app["application_id"])
+        self.token_ttl_ms = int(app["page_token_ttl_ms"])
+        self.max_block_user_ids = int(app["max_block_user_ids"])
+        self.identities = seed["identities"]
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.users: dict[str, dict[str, Any]] = {str(u["user_id"]): dict(u) for u in self._seed["users"]}
+            self.blocks: set[tuple[str, str]] = {(str(a), str(b)) for a, b in self._seed.get("blocks", [])}
+            self._tokens: dict[str, tuple[Cursor, int]] = {}  # token -> (cursor, last handed out ms)
+            self._calls: dict[str, deque[int]] = {}  # identity -> times of recent calls (rate limit)
+
+    # -- callers ---------------------------------------------------------------------------------
+
+    def admit(self, identity: str) -> None:
+        """Let an authenticated caller in, or refuse: unavailable application, rate limit."""
+        with self.lock:
+            ident = self.identities[identity]
+            if ident.get("application_available", True) is False:
+                raise SendbirdProblem(Code.APPLICATION_NOT_AVAILABLE, identity)
+            limit = ident.get("rate_limit")
+            if limit:
+                now = self.clock.now_ms()
+                recent = self._calls.setdefault(identity, deque())
+                while recent and recent[0] <= now - int(limit["window_ms"]):
+                    recent.popleft()
+                if len(recent) >= int(limit["requests"]):
+                    raise SendbirdProblem(Code.RATE_LIMIT_EXCEEDED, identity)
+                recent.append(now)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        user = self.users.get(user_id)
+        if user is None:
+            raise SendbirdProblem(Code.RESOURCE_NOT_FOUND, user_id)
+        return user
+
+    def _relations(self, user_id: str, which: str) -> list[str]:
+        """The other users of one user's list, by user ID."""
+        if which == BLOCKED_BY_ME:
+            return sorted(blocked for blocker, blocked in self.blocks if blocker == user_id)
+        return sorted(blocker for blocker, blocked in self.blocks if blocked == user_id)
+
+    def _token_for(self, cursor: Cursor) -> str:
+        # Opaque and stable: the same position always gets the same token (within one state).
+        digest = hashlib.sha256("\n".join([self.application_id, cursor.user_id, cursor.which, cursor.after]).encode()).digest()
+        token = base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+        self._tokens[token] = (cursor, self.clock.now_ms())
+        return token
+
+    def _cursor(self, token: str, user_id: str, which: str) -> Cursor:
+        entry = self._tokens.get(token)
+        if entry is None:
+            # A token this server never handed out (undocumented; InvalidValue is the closest).
+            raise SendbirdProblem(Code.INVALID_VALUE, "token")
+        cursor, handed_out_ms = entry
+        if self.clock.now_ms() - handed_out_ms > self.token_ttl_ms:
+            raise SendbirdProblem(Code.EXPIRED_PAGE_TOKEN, "token")
+        if (cursor.user_id, cursor.which) != (user_id, which):
+            # A token of another user's or another list's pages (undocumented).
+            raise SendbirdProblem(Code.INVALID_VALUE, "token")
+        return cursor
+
+    def list_blocked(
+        self,
+        user_id: str,
+        which: str,
+        *,
+        limit: int,
+        token: str | None = None,
+        user_ids: list[str] | None = None,
+        metadata_key: str | None = None,
+        metadata_values: list[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """One page of `user_id`'s `which` list and the token of the next page ("" when none)."""
+        with self.lock:
+            self._user(user_id)
+            after = self._cursor(token, user_id, which).after if token else None
+            wanted = set(user_ids) if user_ids is not None else None
+            values = set(metadata_values or [])
+            matching = []
+            for other in self._relations(user_id, which):
+                if after is not None and other <= after:
+                    continue
+                if wanted is not None and other not in wanted:
+                    continue
+                if metadata_key is not None:
+                    metadata = self.users[other].get("metadata") or {}
+                    if metadata_key not in metadata or str(metadata[metadata_key]) not in values:
+                        continue
+                matching.append(other)
+            page = matching[:limit]
+            more = len(matching) > limit
+            next_token = self._token_for(Cursor(user_id, which, page[-1])) if more else ""
+            return [dict(self.users[other]) for other in page], next_token
+
+    # -- changing --------------------------------------------------------------------------------
+
+    def block(self, user_id: str, target_ids: list[str]) -> list[dict[str, Any]]:
+        """`user_id` blocks every target (all or none); returns the blocked users' resources."""
+        with self.lock:
+            if len(target_ids) > self.max_block_user_ids:
+                raise SendbirdProblem(Code.TOO_MANY_ITEMS, "user_ids")
+            self._user(user_id)
+            targets = list(dict.fromkeys(target_ids))  # a repeated id is blocked (and listed) once
+            for target in targets:
+                self._user(target)
+            if user_id in targets:
+                # Blocking oneself is undocumented (vendors.md §6.31); refused as an invalid value.
+                raise SendbirdProblem(Code.INVALID_VALUE, "target_id")
+            for target in targets:
+                # Blocking an already-blocked user succeeds and changes nothing (§6.31).
+                self.blocks.add((user_id, target))
+            return [dict(self.users[t]) for t in targets]
+
+    def unblock(self, user_id: str, target_id: str) -> None:
+        with self.lock:
+            self._user(user_id)
+            self._user(target_id)
+            # Unblocking a user who is not blocked succeeds and changes nothing (§6.31).
+            self.blocks.discard((user_id, target_id))
