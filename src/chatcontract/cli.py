@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from chatcontract import inventory, speccheck, specs
+from chatcontract import exitcodes, inventory, speccheck, specs
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = exitcodes.OK, exitcodes.FAILED, exitcodes.USAGE, exitcodes.HARNESS
 
 # Off a terminal (CI logs, pipes) rich would cut tables to 80 columns; give them room instead.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -74,11 +74,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    # Until the conformance suite lands, the main job validates the specs and lists what they cover.
-    platform_names = _platforms(args.api)
-    code = _check(platform_names)
-    _print_inventory(inventory.rows(platform_names))
-    return code
+    """The main job: the conformance suite against the targets (default: the reference servers)."""
+    from chatcontract import runner
+
+    _platforms(args.api)
+    return runner.run(targets=args.target, apis=args.api or [], profile=args.profile, report_dir=args.report_dir,
+                      seed=args.seed, jobs=args.jobs, baseline=args.baseline, base_url=args.base_url,
+                      console=console, errors=errors, layers=args.layer)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -95,13 +97,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise specs.SpecError(f"--host {args.host!r} is not an IP address") from None
     if not 0 <= args.port <= 65535 - len(platform_names):
         raise specs.SpecError(f"--port {args.port} is out of range")
+    if args.fault:
+        from chatcontract.servers.core.faults import Faults, UnknownFault
+
+        if len(platform_names) != 1:
+            raise specs.SpecError("--fault needs a single platform, not 'all'")
+        try:
+            Faults(platform_names[0], args.fault)
+        except UnknownFault as exc:
+            raise specs.SpecError(str(exc)) from None
 
     def announce(platform: str, base_url: str) -> None:
         console.print(f"{platform:<12} {base_url}", highlight=False)
 
     try:
         asyncio.run(serve.serve_forever(platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
-                                        target_dir=args.write_targets, announce=announce))
+                                        target_dir=args.write_targets, announce=announce, faults=tuple(args.fault)))
     except RuntimeError as exc:
         errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
         return EXIT_HARNESS
@@ -114,8 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatcontract", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="the main job: check the specs and summarise what they cover")
-    run.add_argument("--api", action="append", metavar="NAME", help="limit to one platform (repeatable)")
+    run = sub.add_parser("run", help="the main job: check targets (default: the reference servers) against the specs")
+    run.add_argument("--target", action="append", default=[], type=Path, metavar="FILE",
+                     help="a target file (repeatable); without it the five reference servers are started")
+    run.add_argument("--api", action="append", metavar="NAME", help="only these platforms (repeatable)")
+    run.add_argument("--profile", choices=("fast", "default", "thorough"), default="default")
+    run.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
+                     help="where junit.xml, results.json and summary.md go (default: reports/)")
+    run.add_argument("--seed", type=int, metavar="N", help="seed for schemathesis' generated data")
+    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                     help="run targets in parallel on N worker processes (pytest-xdist)")
+    run.add_argument("--baseline", type=Path, metavar="FILE", help="accepted failures per target (see README)")
+    run.add_argument("--base-url", metavar="URL", help="override every target's base_url")
+    run.add_argument("--layer", action="append", default=[], choices=("schema", "errors", "semantics"),
+                     help="only this layer of checks (repeatable; default: all three)")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate the specs and schemas")
@@ -130,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--test-hooks", action="store_true", help="enable /_chatcontract reset and clock hooks")
     srv.add_argument("--write-targets", type=Path, metavar="DIR",
                      help="write <platform>.target.yaml files pointing at the running servers")
+    srv.add_argument("--fault", action="append", default=[], metavar="NAME",
+                     help="switch on a deviation from servers/<platform>/faults.yaml (repeatable; one platform only)")
     srv.add_argument("--allow-remote", action="store_true", help=argparse.SUPPRESS)
     srv.set_defaults(func=cmd_serve)
 

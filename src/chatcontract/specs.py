@@ -6,10 +6,11 @@ checks, the inventory, the servers and the suite all go through here.
 
 from __future__ import annotations
 
+
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -95,9 +96,13 @@ def validator_at(document: Path, pointer: str = "") -> Draft202012Validator:
     """A JSON Schema validator for the schema at `pointer` inside `document`.
 
     Relative `$ref`s inside that schema resolve against the document's own location, exactly as
-    they do for an OpenAPI tool reading the spec.
+    they do for an OpenAPI tool reading the spec. Cached: building one crawls the referenced files.
     """
-    uri = document.resolve().as_uri()
+    return _validator(document.resolve().as_uri(), pointer)
+
+
+@lru_cache(maxsize=1024)
+def _validator(uri: str, pointer: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"{uri}#{pointer}"}, registry=registry())
 
 
@@ -177,3 +182,13 @@ def operation_by_id(platform: str, operation_id: str) -> Operation:
         if op.operation_id == operation_id:
             return op
     raise SpecError(f"{platform} spec has no operation {operation_id!r}")
+
+
+def security_scheme_names(platform: str) -> list[str]:
+    """The securitySchemes every operation requires (the spec's root `security`, first option)."""
+    requirement = (load_spec(platform).get("security") or [{}])[0]
+    return list(requirement)
+
+
+def security_schemes(platform: str) -> dict[str, dict[str, Any]]:
+    return dict(load_spec(platform).get("components", {}).get("securitySchemes", {}))

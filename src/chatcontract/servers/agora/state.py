@@ -8,6 +8,9 @@ Decisions where the docs are silent (vendors.md §6 point 27, recorded in specs/
 muting a member who is already muted replaces the earlier expiry; unmuting a user who is not on
 the mute list answers `result: false` for that user (as the two-user [EM-doc] example shows);
 a user ID repeated in one request is handled once.
+
+Faults (servers/agora/faults.yaml) switch on deviations where the code checks
+`self.faults.on("<name>")`; every such line is marked `# fault:` and does nothing by default.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class AgoraState:
     def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
         self._seed = seed
         self.clock = clock
-        self.faults = faults or Faults("agora")  # no agora faults are defined yet (no faults.yaml)
+        self.faults = faults or Faults("agora")
         self.lock = threading.RLock()
         self._well_formed = re.compile(seed["tokens"]["well_formed"])
         self._rate_calls = int(seed["rate_limit"]["calls"])
@@ -82,6 +85,10 @@ class AgoraState:
                     str(room["id"]): ChatRoom(str(room["id"]), frozenset(canonical_user(str(m)) for m in room["members"]))
                     for room in app.get("chatrooms") or []
                 }
+                if self.faults.on("mutes-shared-between-rooms"):  # fault: one mute list for all rooms
+                    shared: dict[str, int] = {}
+                    for room in rooms.values():
+                        room.mutes = shared
                 self.apps[key] = App(key[0], key[1], str(app["application"]), rooms)
             # identity name -> (the App Key its token was issued for, expiry in Unix ms or None)
             self.tokens: dict[str, tuple[tuple[str, str], int | None]] = {
@@ -97,6 +104,8 @@ class AgoraState:
     def authorize(self, identity: str, org_name: str, app_name: str) -> dict[str, str]:
         """The app a known token may act on; expired tokens and other apps' tokens are refused."""
         with self.lock:
+            if self.faults.on("any-token-accepted") and (org_name, app_name) in self.apps:  # fault
+                return self.apps[(org_name, app_name)].info()
             app_key, expires_at = self.tokens[identity]
             if expires_at is not None and expires_at <= self.clock.now_ms():
                 raise AgoraProblem("expired_token")
@@ -119,11 +128,23 @@ class AgoraState:
 
     def _room(self, org_name: str, app_name: str, room_id: str) -> ChatRoom:
         room = self.apps[(org_name, app_name)].rooms.get(room_id)
+        if room is None and self.faults.on("rooms-shared-across-apps"):  # fault: any app's room
+            room = next((a.rooms[room_id] for a in self.apps.values() if room_id in a.rooms), None)
         if room is None:
             raise AgoraProblem("room_not_found", room_id)
         return room
 
+    def _shown(self, expire: int) -> int | None:
+        """`expire` as the responses show it (faults may change the unit or the permanent value)."""
+        if expire == PERMANENT and self.faults.on("permanent-expire-null"):  # fault (tolerated)
+            return None
+        if expire not in (PERMANENT, INT64_MAX) and self.faults.on("expire-in-seconds"):  # fault
+            return expire // 1000
+        return expire
+
     def _expire(self, room: ChatRoom) -> None:
+        if self.faults.on("mute-never-expires"):  # fault
+            return
         now = self.clock.now_ms()
         for user in [u for u, expire in room.mutes.items() if expire != PERMANENT and expire <= now]:
             del room.mutes[user]
@@ -132,7 +153,7 @@ class AgoraState:
         with self.lock:
             room = self._room(org_name, app_name, room_id)
             self._expire(room)
-            return [{"expire": expire, "user": user} for user, expire in room.mutes.items()]
+            return [{"expire": self._shown(expire), "user": user} for user, expire in room.mutes.items()]
 
     def mute(self, org_name: str, app_name: str, room_id: str, usernames: list[str], duration_ms: int) -> list[dict[str, Any]]:
         """Mute every user for `duration_ms` from now (or for good); all must be room members."""
@@ -140,16 +161,32 @@ class AgoraState:
             room = self._room(org_name, app_name, room_id)
             users = list(dict.fromkeys(canonical_user(u) for u in usernames))
             outsiders = [u for u in users if u not in room.members]
-            if outsiders:
+            if outsiders and not self.faults.on("non-member-partial-mute"):  # fault: mutes the members
                 # Nobody is muted when one of them is not a member ([EM-doc] mute table).
                 raise AgoraProblem("not_member", ", ".join(outsiders))
             self._expire(room)
             now = self.clock.now_ms()
             expire = PERMANENT if duration_ms == PERMANENT else min(now + duration_ms, INT64_MAX)
-            for user in users:
+            if duration_ms != PERMANENT and self.faults.on("duration-as-seconds"):  # fault: ms read as s
+                expire = min(now + duration_ms * 1000, INT64_MAX)
+            if duration_ms == PERMANENT and self.faults.on("permanent-mute-expires"):  # fault: -1 is a day
+                expire = now + 86_400_000
+            if duration_ms == PERMANENT and self.faults.on("permanent-expire-max-long"):  # fault (tolerated)
+                expire = INT64_MAX
+            stored: dict[str, int] = {}
+            for user in [u for u in users if u not in outsiders]:
+                if self.faults.on("mute-not-recorded"):  # fault
+                    break
+                if self.faults.on("mute-stores-first-user-only") and stored:  # fault
+                    break
+                if self.faults.on("remute-keeps-expire") and user in room.mutes:  # fault (tolerated)
+                    stored[user] = room.mutes[user]
+                    continue
                 room.mutes.pop(user, None)  # a repeated mute moves to the end with its new expiry
-                room.mutes[user] = expire
-            return [{"result": True, "expire": expire, "user": user} for user in users]
+                room.mutes[user] = stored[user] = expire
+            if outsiders:
+                raise AgoraProblem("not_member", ", ".join(outsiders))
+            return [{"result": True, "expire": self._shown(stored.get(user, expire)), "user": user} for user in users]
 
     def unmute(self, org_name: str, app_name: str, room_id: str, members: list[str]) -> list[dict[str, Any]]:
         """Take users off the mute list; `result` is false for a user who was not on it."""
@@ -157,6 +194,15 @@ class AgoraState:
             room = self._room(org_name, app_name, room_id)
             self._expire(room)
             users = list(dict.fromkeys(canonical_user(u) for u in members))
+            # fault (tolerated): refuse the call when one of them is not muted
+            if self.faults.on("unmute-not-muted-refused") and any(u not in room.mutes for u in users):
+                raise AgoraProblem("illegal_argument")
+            if self.faults.on("unmute-noop"):  # fault
+                return [{"result": True, "user": user} for user in users]
+            if self.faults.on("unmute-not-muted-result-true"):  # fault (tolerated): true for everyone
+                for user in users:
+                    room.mutes.pop(user, None)
+                return [{"result": True, "user": user} for user in users]
             return [{"result": room.mutes.pop(user, None) is not None, "user": user} for user in users]
 
     def set_mute_all(self, org_name: str, app_name: str, room_id: str, on: bool) -> bool:
@@ -164,4 +210,8 @@ class AgoraState:
         with self.lock:
             room = self._room(org_name, app_name, room_id)
             room.mute_all = on
+            if on and self.faults.on("mute-all-writes-list"):  # fault: every member on the list
+                room.mutes.update({member: PERMANENT for member in room.members})
+            if not on and self.faults.on("unmute-all-clears-list"):  # fault
+                room.mutes.clear()
             return room.mute_all

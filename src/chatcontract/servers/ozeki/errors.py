@@ -35,14 +35,15 @@ def ok(errormessage: str = "", **members: Any) -> dict[str, Any]:
     return {"status": "OK", "errormessage": errormessage, **members}
 
 
-def failure(kind: str, message: str | None = None) -> VendorError:
-    """The error envelope for a failure of `kind` (x-trigger vocabulary)."""
+def failure(kind: str, message: str | None = None, http: int | None = None) -> VendorError:
+    """The error envelope for a failure of `kind` (x-trigger vocabulary); `http` overrides the
+    usual status (only the tolerated fault `non-participant-error-as-http-200` passes it)."""
     documented = documented_errors().get(kind)
     if documented and message is None:
         body = dict(documented)
     else:
         body = {"status": ERROR_STATUS, "errormessage": message or "Error"}
-    return VendorError(_HTTP_FOR_KIND.get(kind, 400), body)
+    return VendorError(http or _HTTP_FOR_KIND.get(kind, 400), body)
 
 
 def http_error(code: int) -> VendorError:

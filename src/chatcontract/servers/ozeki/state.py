@@ -15,6 +15,7 @@ same failure ("names no conversation of the caller", the spec's `unknownConversa
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -25,15 +26,17 @@ from chatcontract.servers.core.faults import Faults
 
 DEFAULT_PROPERTIES = {"hideid": "", "listitembackgroundcolor": "#ffffff"}  # the docs' plain entry [OZ-list]
 NOT_FOUND = "Conversation not found"
+_USER_ID_LISTS = ("participantids", "mutedby", "favoriteby", "hiddenby")
 
 
 class OzekiProblem(Exception):
     """A failure: `kind` is the x-trigger it corresponds to, `message` goes to `errormessage`."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, http: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.http = http  # None: the server's usual code for `kind` (errors.failure)
 
 
 @dataclass
@@ -107,7 +110,7 @@ class OzekiState:
         """The conversation as `caller` sees it (conversation.schema.json)."""
         own = conversation.properties.get(caller, DEFAULT_PROPERTIES)  # a non-participant only under a fault
         shared = self.faults.on("mute-shared-by-all")
-        return {
+        view = {
             "id": conversation.id,
             "isgroup": conversation.isgroup,
             "participantids": list(conversation.participants),
@@ -131,13 +134,40 @@ class OzekiState:
                 }
             ],
         }
+        # --- tolerated fault hooks (servers/ozeki/faults.yaml); off by default ---
+        if self.faults.on("properties-of-every-participant"):
+            # Decision 18: `properties` may hold other users' entries; the caller's is not first.
+            view["properties"] = [
+                {"userid": u, "ismuted": u in conversation.mutedby, "isfavorite": u in conversation.favoriteby,
+                 "hideid": conversation.properties[u]["hideid"],
+                 "listitembackgroundcolor": conversation.properties[u]["listitembackgroundcolor"]}
+                for u in conversation.participants if u != caller
+            ] + view["properties"]
+        if self.faults.on("uppercase-user-ids"):  # user ids are 32 hex digits of either case
+            for key in _USER_ID_LISTS:
+                view[key] = [u.upper() for u in view[key]]
+            for entry in (*view["participants"], *view["properties"]):
+                entry["userid"] = entry["userid"].upper()
+        return view
 
     def _conversation_of(self, caller: str, conversation_id: str) -> Conversation:
+        if self.faults.on("crash-on-non-hex-conversationid") and not re.fullmatch("[0-9a-f]{32}", conversation_id):
+            # A crash, answered as the app's catch-all would (500), without a traceback in the log.
+            raise OzekiProblem("server-error", "Internal error", http=500)
         conversation = self.conversations.get(conversation_id)
         outside = caller not in conversation.participants if conversation else True
-        if conversation is None or (outside and not self.faults.on("non-participant-may-mute")):
+        if conversation is not None and outside:
+            if self.faults.on("non-participant-may-mute") or self.faults.on("non-participant-answered-ok"):
+                return conversation
+            if self.faults.on("non-participant-error-as-http-200"):
+                raise OzekiProblem("not-found", NOT_FOUND, http=200)
+        if conversation is None or outside:
             raise OzekiProblem("not-found", NOT_FOUND)
         return conversation
+
+    def _untouched(self, conversation: Conversation, caller: str) -> bool:
+        """Under `non-participant-answered-ok`, a non-participant is answered but changes nothing."""
+        return caller not in conversation.participants and self.faults.on("non-participant-answered-ok")
 
     def list_conversations(self, caller: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -146,18 +176,37 @@ class OzekiState:
     def mute(self, caller: str, conversation_id: str) -> dict[str, Any]:
         with self.lock:
             conversation = self._conversation_of(caller, conversation_id)
+            if self._untouched(conversation, caller):
+                return self._view(conversation, caller)
             if self.faults.on("mute-not-recorded"):
                 claimed = self._view(conversation, caller)  # the answer says muted; nothing is stored
                 claimed["mutedby"] = [*(u for u in claimed["mutedby"] if u != caller), caller]
-                claimed["properties"][0]["ismuted"] = True
+                for entry in claimed["properties"]:
+                    if entry["userid"] == caller:
+                        entry["ismuted"] = True
                 return claimed
-            if caller not in conversation.mutedby:
+            if caller in conversation.mutedby:
+                if self.faults.on("repeats-rejected"):
+                    raise OzekiProblem("other", "Conversation is already muted")
+                if self.faults.on("mute-toggles"):
+                    conversation.mutedby.remove(caller)
+            elif self.faults.on("mute-stored-for-wrong-user"):
+                stored = next(u for u in conversation.participants if u != caller)
+                if stored not in conversation.mutedby:
+                    conversation.mutedby.append(stored)
+            else:
                 conversation.mutedby.append(caller)
             return self._view(conversation, caller)
 
     def unmute(self, caller: str, conversation_id: str) -> dict[str, Any]:
         with self.lock:
             conversation = self._conversation_of(caller, conversation_id)
-            if caller in conversation.mutedby and not self.faults.on("unmute-noop"):
+            if self._untouched(conversation, caller):
+                return self._view(conversation, caller)
+            if caller not in conversation.mutedby and self.faults.on("repeats-rejected"):
+                raise OzekiProblem("other", "Conversation is not muted")
+            if self.faults.on("unmute-clears-everyone"):
+                conversation.mutedby.clear()
+            elif caller in conversation.mutedby and not self.faults.on("unmute-noop"):
                 conversation.mutedby.remove(caller)
             return self._view(conversation, caller)

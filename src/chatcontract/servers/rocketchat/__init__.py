@@ -21,7 +21,7 @@ def create_app(*, test_hooks: bool = False, clock: Clock | None = None, seed_pat
     clock = clock or Clock()
     faults = faults or Faults("rocketchat")
     seed = load_seed("rocketchat", seed_path)
-    state = RocketState(seed, clock)
+    state = RocketState(seed, clock, faults)
     return build_app(
         routes=routes(state, Authenticator("rocketchat", seed["identities"])),
         clock=clock,

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chatcontract.servers.core.clock import Clock
+from chatcontract.servers.core.faults import Faults
 
 # Room types whose directives allow the MUTE member action: channels and private groups. Direct
 # messages (and omnichannel rooms) refuse it with error-invalid-room-type ([RC-mute]).
@@ -69,9 +70,11 @@ def _invalid_subscription() -> RcProblem:
 class RocketState:
     """Everything the server remembers. Every public method holds the lock for its whole run."""
 
-    def __init__(self, seed: dict[str, Any], clock: Clock) -> None:
+    def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
         self._seed = seed
         self.clock = clock
+        # Switchable deviations for the suite's self-test (faults.yaml); all off by default.
+        self.faults = faults or Faults("rocketchat")
         self.lock = threading.RLock()
         self.permissions = {name: set(roles) for name, roles in seed["permissions"].items()}
         settings = seed["settings"]
@@ -133,6 +136,10 @@ class RocketState:
     def _has_permission(self, user_id: str, permission: str, rid: str | None = None) -> bool:
         """`hasPermissionAsync`: global roles, plus the room roles of the user's subscription."""
         roles = set(self.users.get(user_id, {}).get("roles", []))
+        if rid is not None and self.faults.on("room-role-everywhere"):  # FAULT: any room's roles count
+            for (_, uid), sub in self.subscriptions.items():
+                if uid == user_id:
+                    roles |= set(sub.get("roles", []))
         if rid is not None:
             roles |= set(self.subscriptions.get((rid, user_id), {}).get("roles", []))
         return bool(roles & self.permissions.get(permission, set()))
@@ -171,17 +178,46 @@ class RocketState:
             target = self.subscriptions.get((rid, user_id))
             if own is None or target is None:  # the two cases share one error
                 raise _invalid_subscription()
+            if self._ignore_fault(own, target, caller, rid, user_id, ignore):
+                return
             if ignore:
                 _add(own, "ignored", user_id)
             else:
                 _pull(own, "ignored", user_id)
             own["_updatedAt"] = iso(self.clock.now_ms())  # BaseRaw.updateOne always sets it
 
+    def _ignore_fault(self, own: dict[str, Any], target: dict[str, Any], caller: str, rid: str, user_id: str,
+                      ignore: bool) -> bool:
+        """FAULT hooks of faults.yaml for the ignore list; True when a fault took the write over."""
+        on = self.faults.on
+        if ignore and on("ignore-not-recorded"):
+            return True
+        if not ignore and on("unignore-noop"):
+            return True
+        if not ignore and on("unignore-clears-list"):
+            own["ignored"] = []
+            return True
+        if ignore and on("ignore-duplicates"):
+            own.setdefault("ignored", []).append(user_id)  # $push instead of $addToSet
+            return True
+        if ignore and on("ignore-stored-on-target"):
+            _add(target, "ignored", caller)  # written to the ignored user's subscription
+            return True
+        if on("ignore-every-room") or on("ignore-visible-to-all"):
+            every_room = on("ignore-every-room")
+            for (r, uid), sub in self.subscriptions.items():
+                if (every_room and uid == caller) or (not every_room and r == rid):
+                    (_add if ignore else _pull)(sub, "ignored", user_id)
+            return True
+        return False
+
     def subscription(self, caller: str, room_id: str) -> dict[str, Any] | None:
         """`Subscriptions.findOneByRoomIdAndUserId`, or None (answered as `subscription: null`)."""
         with self.lock:
-            found = self.subscriptions.get((room_id, caller))
-            return copy.deepcopy(found)
+            found = copy.deepcopy(self.subscriptions.get((room_id, caller)))
+            if found is not None and found.get("ignored") == [] and self.faults.on("ignored-absent-when-empty"):
+                del found["ignored"]  # TOLERATED: `ignored` may be absent when empty (read as [])
+            return found
 
     # --- rooms.muteUser / rooms.unmuteUser -------------------------------------------------
 
@@ -201,6 +237,8 @@ class RocketState:
             return dict(user)
 
     def _by_username(self, username: str) -> dict[str, Any] | None:
+        if self.faults.on("username-case-sensitive"):  # FAULT: exact-case match only
+            return next((u for u in self.users.values() if u.get("username") == username), None)
         wanted = username.lower()
         return next((u for u in self.users.values() if u.get("username", "").lower() == wanted), None)
 
@@ -208,12 +246,13 @@ class RocketState:
         """`muteUserInRoom` / `unmuteUserInRoom`, check for check ([RC-mute])."""
         method = "muteUserInRoom" if mute else "unmuteUserInRoom"
         with self.lock:
-            if not self._has_permission(caller, "mute-user", rid):
+            if not self._has_permission(caller, "mute-user", rid) and not self.faults.on("member-may-mute"):
                 raise RcProblem("not-permitted", "error-not-allowed", "Not allowed", {"method": method})
             room = self.rooms.get(rid)
             if room is None:
                 raise RcProblem("not-found", "error-invalid-room", "Invalid room", {"method": method})
-            if room["t"] not in MUTABLE_ROOM_TYPES:
+            if (room["t"] not in MUTABLE_ROOM_TYPES and not self.faults.on("dm-mute-accepted")) or (
+                    room.get("ro") and self.faults.on("readonly-mute-rejected")):  # FAULTs
                 raise RcProblem("other", "error-invalid-room-type", f"{room['t']} is not a valid room type",
                                 {"method": method, "type": room["t"]})
             if not any(s["u"].get("username") == username for (r, _), s in self.subscriptions.items() if r == rid):
@@ -225,6 +264,9 @@ class RocketState:
             # Rooms model: a read-only room keeps `unmuted` exceptions, any other room `muted`.
             # Repeating a call changes nothing ($addToSet / $pull); undocumented, answered 200.
             name, read_only = user["username"], bool(room.get("ro"))
+            if mute and not read_only and name in room.get("muted", []) and self.faults.on("mute-repeat-rejected"):
+                # TOLERATED: what muting an already-muted user answers is undocumented
+                raise RcProblem("other", "error-user-already-muted", "User is already muted", {"method": method})
             if mute:
                 if not read_only:
                     _add(room, "muted", name)  # muteUsernameByRoomId

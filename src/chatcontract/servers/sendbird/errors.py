@@ -17,7 +17,8 @@ from chatcontract import specs
 from chatcontract.servers.core.errors import VendorError
 from chatcontract.servers.sendbird.state import Code
 
-_NOT_IN_SPEC = {Code.INVALID_REQUEST_URL: "The request URL is invalid."}
+_NOT_IN_SPEC = {Code.INVALID_REQUEST_URL: "The request URL is invalid.",
+                Code.RESOURCE_ALREADY_EXISTS: "The resource already exists."}  # tolerated variant only
 
 
 @cache

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from chatcontract import specs
 from chatcontract.servers.core.app import route
 from chatcontract.servers.core.auth import Authenticator
+from chatcontract.servers.core.errors import VendorError
 from chatcontract.servers.core.validation import OperationContract, RequestProblem
 from chatcontract.servers.sendbird import errors
 from chatcontract.servers.sendbird.state import Code, SendbirdProblem, SendbirdState
@@ -98,12 +99,24 @@ def routes(state: SendbirdState, auth: Authenticator) -> list[Route]:
 
     def admit(request: Request) -> None:
         who = auth.caller(request)
+        if not who.ok and state.faults.on("any-token-accepted") and not who.missing:
+            return  # FAULT: a wrong token is let in
         if not who.ok:
-            raise errors.auth_error(missing=who.missing)
+            problem = errors.auth_error(missing=who.missing)
+            if state.faults.on("token-error-401"):
+                raise VendorError(401, problem.body)  # FAULT: 401 where [SB-err] says 400
+            raise problem
         run(state.admit, who.name)
+        if state.faults.on("unusual-id-500") and not request.url.path.isascii():
+            raise errors.error(Code.INTERNAL_ERROR)  # FAULT: a valid non-ASCII user id crashes
 
     def check_params(op: OperationContract, request: Request) -> None:
         problem = op.check_params(request)
+        if problem is not None and problem.name == "limit" and _INTEGER.fullmatch(request.query_params["limit"]):
+            if state.faults.on("limit-not-enforced"):
+                return  # FAULT: an out-of-range limit is clamped instead of refused
+            if state.faults.on("limit-code-400111"):
+                raise errors.error(Code.INVALID_VALUE)  # TOLERATED: another 4xxxxx code (§6.31)
         if problem is not None:
             raise errors.error(_param_code(problem, request))
 
@@ -120,7 +133,7 @@ def routes(state: SendbirdState, auth: Authenticator) -> list[Route]:
             state.list_blocked,
             request.path_params["user_id"],
             query.get("list", default_list),
-            limit=int(query.get("limit", default_limit)),
+            limit=min(max(int(query.get("limit", default_limit)), 1), 100),  # clamped only by a fault
             token=given["token"],
             user_ids=_comma_list(given["user_ids"]) if given["user_ids"] is not None else None,
             metadata_key=given["metadatakey"],
@@ -139,10 +152,13 @@ def routes(state: SendbirdState, auth: Authenticator) -> list[Route]:
         field = next(name for name in block_fields if name in body)
         targets = [body[field]] if block_fields[field] == "string" else body[field]
         users = run(state.block, request.path_params["user_id"], targets)
+        if state.faults.on("block-response-ids"):
+            return JSONResponse({"users": [u["user_id"] for u in users]})  # FAULT: the 2022 spec's id strings
         return JSONResponse({"users": users})
 
     async def unblock(request: Request) -> JSONResponse:
-        admit(request)
+        if not state.faults.on("unblock-without-token"):  # FAULT when on: no token check here
+            admit(request)
         check_params(unblock_op, request)
         run(state.unblock, request.path_params["user_id"], request.path_params["target_id"])
         return JSONResponse({})  # a JSON object, never an empty body (vendors.md §6.29)

@@ -35,6 +35,7 @@ class Code(IntEnum):
     VALUE_OUT_OF_RANGE = 400113
     NOT_ALLOWED_CHARACTER = 400151
     RESOURCE_NOT_FOUND = 400201
+    RESOURCE_ALREADY_EXISTS = 400202  # sent only with the tolerated variant `repeat-block-rejected`
     TOO_MANY_ITEMS = 400203
     INVALID_API_TOKEN = 400401
     INVALID_JSON_BODY = 400403
@@ -68,7 +69,9 @@ class SendbirdState:
     def __init__(self, seed: dict[str, Any], clock: Clock, faults: Faults | None = None) -> None:
         self._seed = seed
         self.clock = clock
-        self.faults = faults or Faults("sendbird")  # no behaviour faults yet (no sendbird/faults.yaml)
+        # Switchable deviations for the suite's self-test (servers/sendbird/faults.yaml); each
+        # `self.faults.on(...)` below is one of them and is off unless named at start-up.
+        self.faults = faults or Faults("sendbird")
         self.lock = threading.RLock()
         app = seed["application"]
         self.application_id = str(app["application_id"])
@@ -83,6 +86,11 @@ class SendbirdState:
             self.blocks: set[tuple[str, str]] = {(str(a), str(b)) for a, b in self._seed.get("blocks", [])}
             self._tokens: dict[str, tuple[Cursor, int]] = {}  # token -> (cursor, last handed out ms)
             self._calls: dict[str, deque[int]] = {}  # identity -> times of recent calls (rate limit)
+            for entry in self._seed["application"].get("expired_page_tokens", []):
+                # Handed out at the epoch: older than any lifetime, however the clock is moved.
+                cursor = Cursor(str(entry["user_id"]), str(entry["list"]), str(entry["after"]))
+                self._tokens[str(entry["token"])] = (cursor, 0)
+            self._one_sided: set[tuple[str, str]] = set()  # fault block-one-side: not in blocking_me
 
     # -- callers ---------------------------------------------------------------------------------
 
@@ -113,8 +121,11 @@ class SendbirdState:
     def _relations(self, user_id: str, which: str) -> list[str]:
         """The other users of one user's list, by user ID."""
         if which == BLOCKED_BY_ME:
+            if self.faults.on("global-block-list"):  # FAULT: every blocker's list is one list
+                return sorted({blocked for _, blocked in self.blocks if blocked != user_id})
             return sorted(blocked for blocker, blocked in self.blocks if blocker == user_id)
-        return sorted(blocker for blocker, blocked in self.blocks if blocked == user_id)
+        return sorted(blocker for blocker, blocked in self.blocks
+                      if blocked == user_id and (blocker, blocked) not in self._one_sided)
 
     def _token_for(self, cursor: Cursor) -> str:
         # Opaque and stable: the same position always gets the same token (within one state).
@@ -129,7 +140,7 @@ class SendbirdState:
             # A token this server never handed out (undocumented; InvalidValue is the closest).
             raise SendbirdProblem(Code.INVALID_VALUE, "token")
         cursor, handed_out_ms = entry
-        if self.clock.now_ms() - handed_out_ms > self.token_ttl_ms:
+        if self.clock.now_ms() - handed_out_ms > self.token_ttl_ms and not self.faults.on("page-token-never-expires"):
             raise SendbirdProblem(Code.EXPIRED_PAGE_TOKEN, "token")
         if (cursor.user_id, cursor.which) != (user_id, which):
             # A token of another user's or another list's pages (undocumented).
@@ -155,8 +166,8 @@ class SendbirdState:
             values = set(metadata_values or [])
             matching = []
             for other in self._relations(user_id, which):
-                if after is not None and other <= after:
-                    continue
+                if after is not None and (other < after if self.faults.on("pagination-repeats-last") else other <= after):
+                    continue  # FAULT pagination-repeats-last: the previous page's last user comes again
                 if wanted is not None and other not in wanted:
                     continue
                 if metadata_key is not None:
@@ -164,9 +175,13 @@ class SendbirdState:
                     if metadata_key not in metadata or str(metadata[metadata_key]) not in values:
                         continue
                 matching.append(other)
+            if after is not None and matching and self.faults.on("pagination-drops-one"):
+                matching.pop(0)  # FAULT: the first user after the cursor is never shown
             page = matching[:limit]
             more = len(matching) > limit
             next_token = self._token_for(Cursor(user_id, which, page[-1])) if more else ""
+            if not more and self.faults.on("next-never-empty"):  # FAULT: the last page has a `next`
+                next_token = self._token_for(Cursor(user_id, which, page[-1] if page else after or ""))
             return [dict(self.users[other]) for other in page], next_token
 
     # -- changing --------------------------------------------------------------------------------
@@ -183,8 +198,17 @@ class SendbirdState:
             if user_id in targets:
                 # Blocking oneself is undocumented (vendors.md §6.31); refused as an invalid value.
                 raise SendbirdProblem(Code.INVALID_VALUE, "target_id")
-            for target in targets:
+            if self.faults.on("repeat-block-rejected") and any((user_id, t) in self.blocks for t in targets):
+                raise SendbirdProblem(Code.RESOURCE_ALREADY_EXISTS, "target_id")  # TOLERATED (§6.31)
+            for target in (targets[:1] if self.faults.on("bulk-block-first-only") else targets):
                 # Blocking an already-blocked user succeeds and changes nothing (§6.31).
+                if self.faults.on("block-not-recorded"):
+                    continue  # FAULT: answered, never stored
+                if self.faults.on("block-reversed"):
+                    self.blocks.add((target, user_id))  # FAULT: stored for the wrong user
+                    continue
+                if self.faults.on("block-one-side") and (user_id, target) not in self.blocks:
+                    self._one_sided.add((user_id, target))  # FAULT: missing from blocking_me
                 self.blocks.add((user_id, target))
             return [dict(self.users[t]) for t in targets]
 
@@ -192,5 +216,10 @@ class SendbirdState:
         with self.lock:
             self._user(user_id)
             self._user(target_id)
+            if self.faults.on("unblock-not-blocked-rejected") and (user_id, target_id) not in self.blocks:
+                raise SendbirdProblem(Code.RESOURCE_NOT_FOUND, target_id)  # TOLERATED (§6.31)
+            if self.faults.on("unblock-noop"):
+                return  # FAULT: answered, nothing removed
             # Unblocking a user who is not blocked succeeds and changes nothing (§6.31).
             self.blocks.discard((user_id, target_id))
+            self._one_sided.discard((user_id, target_id))

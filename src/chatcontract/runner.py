@@ -1,0 +1,102 @@
+"""`chatcontract run`: check the configuration, run the suite under pytest, map the outcome.
+
+Bad configuration is reported in one line before any test starts (exit 2). The exit code then
+comes from the run's own results: any error (unreachable target, broken harness) -> 3, else any
+failure the baseline does not accept -> 1, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from chatcontract import exitcodes, specs
+from chatcontract.suite import baseline as baseline_file
+from chatcontract.suite.plugin import SUITE_DIR
+from chatcontract.suite.reports import matrix_from_document
+from chatcontract.targets import TargetError, check_base_url, load_target
+
+
+def _preflight(targets: list[Path], baseline: Path | None, base_url: str | None) -> None:
+    for platform in specs.platforms():
+        specs.load_spec(platform)  # a spec that fails to load is a SpecError, one line
+    if base_url:
+        check_base_url(base_url, "--base-url")
+    for path in targets:
+        load_target(path, base_url=base_url)
+    baseline_file.load(str(baseline) if baseline else None)
+
+
+def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
+                jobs: int, baseline: Path | None, base_url: str | None, layers: list[str] = ()) -> list[str]:
+    args = [str(SUITE_DIR), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
+            "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    for path in targets:
+        args += ["--target", str(path)]
+    for api in apis:
+        args += ["--api", api]
+    for layer in layers:
+        args += ["--layer", layer]
+    if base_url:
+        args += ["--base-url", base_url]
+    if baseline:
+        args += ["--baseline", str(baseline)]
+    if seed is not None:
+        args += [f"--hypothesis-seed={seed}"]
+    if jobs > 1:
+        args += ["-n", str(jobs), "--dist", "loadgroup"]
+    return args
+
+
+def exit_code(document: dict[str, Any]) -> int:
+    results = document["results"]
+    if any(r["outcome"] == "error" for r in results):
+        return exitcodes.HARNESS
+    if any(r["outcome"] == "fail" and not r["accepted_by_baseline"] for r in results):
+        return exitcodes.FAILED
+    return exitcodes.OK
+
+
+def _show(document: dict[str, Any], console: Console) -> None:
+    names = [t["name"] for t in document["targets"]]
+    order, cells = matrix_from_document(document)
+    table = Table(title="Compatibility matrix", title_justify="left")
+    table.add_column("behaviour")
+    for name in names:
+        table.add_column(name)
+    style = {"pass": "green", "FAIL": "bold red", "ERROR": "bold magenta", "skip": "yellow", "disabled": "dim"}
+    for row in order:
+        table.add_row(row, *[f"[{style.get(c, '')}]{c}[/]" if c else "–" for c in (cells[row].get(n, "") for n in names)])
+    console.print(table)
+    totals = document["totals"]
+    console.print("  ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
+        baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = ()) -> int:
+    try:
+        _preflight(targets, baseline, base_url)
+    except (TargetError, specs.SpecError) as exc:
+        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
+        return exitcodes.USAGE
+    results_file = report_dir / "results.json"
+    results_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    code = pytest.main(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
+                                   jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers)))
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return exitcodes.USAGE
+    if not results_file.exists():
+        errors.print(f"chatcontract: the suite wrote no results (pytest exit code {int(code)})", highlight=False)
+        return exitcodes.HARNESS
+    document = json.loads(results_file.read_text(encoding="utf-8"))
+    _show(document, console)
+    console.print(f"Reports in {report_dir}/ (summary.md, results.json, junit.xml); "
+                  f"{time.monotonic() - started:.1f} s.", highlight=False)
+    return exit_code(document)

@@ -1,0 +1,38 @@
+"""Baseline files: the failures a target is allowed to have while it is brought into line.
+
+YAML, keyed by target name, each entry a test id (as in the reports) with a note saying why:
+
+    my-rocketchat:
+      "errors::rocketchatIgnoreUser/400/blankRid": "whitespace rid not trimmed yet (ticket 123)"
+
+A listed test that fails is reported as an accepted failure; one that passes fails the gate,
+so the baseline only ever shrinks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from chatcontract.targets import TargetError
+
+
+def load(path: str | None) -> dict[str, str]:
+    """{full test id (`target::layer::behaviour`): note}."""
+    if not path:
+        return {}
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot read the baseline ({exc.strerror or exc})") from None
+    except yaml.YAMLError:
+        raise TargetError(f"{path}: the baseline is not valid YAML") from None
+    if not isinstance(document, dict) or not all(isinstance(v, (dict, list)) for v in document.values()):
+        raise TargetError(f"{path}: the baseline must map target names to their accepted test ids")
+    accepted = {}
+    for target, entries in document.items():
+        items = entries.items() if isinstance(entries, dict) else ((e, "accepted") for e in entries)
+        for local_id, note in items:
+            accepted[f"{target}::{local_id}"] = str(note)
+    return accepted

@@ -1,0 +1,77 @@
+"""Assertions on a target's responses, read from the spec: documented status, content, schema.
+
+`Mismatch` is the one failure type the layers raise for a target that deviates; its first line
+is the one-line reason shown in summaries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chatcontract import specs
+
+
+class Mismatch(AssertionError):
+    """The target answered differently from what the spec documents."""
+
+
+def status_matches(key: str, status: int) -> bool:
+    return key == str(status) or (len(key) == 3 and key.endswith("XX") and key[0] == str(status)[0]) or key == "default"
+
+
+def response_definition(op: specs.Operation, status: int) -> tuple[str, Path, dict[str, Any], tuple]:
+    """The response the spec documents for `status` (exact code first, then range, then default)."""
+    for key in (str(status), f"{str(status)[0]}XX", "default"):
+        if key in op.responses:
+            document, definition, at = specs.deref(specs.spec_path(op.platform), op.responses[key],
+                                                   op.json_pointer_parts("responses", key))
+            return key, document, definition, at
+    documented = ", ".join(op.responses)
+    raise Mismatch(f"{op.label} answered {status}, which the spec does not document (documented: {documented})")
+
+
+def _short(response: httpx.Response) -> str:
+    text = response.text
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def documented_body(op: specs.Operation, response: httpx.Response, *, expect_key: str | None = None) -> Any:
+    """Assert the response is documented for `op` (and under `expect_key`, when given); return its
+    parsed JSON body (None when the documented response has no content)."""
+    if expect_key is not None and not status_matches(expect_key, response.status_code):
+        raise Mismatch(f"{op.label} answered {response.status_code}, expected {expect_key}; body: {_short(response)}")
+    key, document, definition, at = response_definition(op, response.status_code)
+    content = definition.get("content") or {}
+    if not content:
+        return None
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in content:
+        raise Mismatch(f"{op.label} {response.status_code} has content type {media or '(none)'!r}, "
+                       f"documented: {', '.join(content)}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise Mismatch(f"{op.label} {response.status_code} body is not JSON: {_short(response)}") from None
+    validator = specs.validator_at(document, specs.pointer(*at, "content", media, "schema"))
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(body)"
+        raise Mismatch(f"{op.label} {response.status_code} body does not match the spec at {where}: "
+                       f"{errors[0].message[:200]}\nbody: {_short(response)}")
+    return body
+
+
+def pointer_value(document: Any, pointer: str) -> Any:
+    node = document
+    for raw in filter(None, pointer.split("/")):
+        key = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            return None
+    return node

@@ -1,0 +1,519 @@
+"""Agora Chat chat-room mutes as a state machine: mute, unmute, list, expiry and the room-wide mute.
+
+Model: chat room -> user ID -> the mutes it may carry (targets without a reset hook first
+unmute the users the machine acts on, so that every example starts alike). A timed mute is the window its `expire`
+must fall in (request time + `mute_duration`, measured on this side before and after the call,
+widened by SKEW_MS); a permanent mute (`-1`) is None, whose `expire` is undocumented (decision
+20). After a repeated mute the old and the new mute are both possible (decision 27) until a
+list read says which one the server kept. The room-wide mute (`…/ban`) is not in the model: it
+must leave the list exactly as it was. Targets without reset start from what they list; targets
+without the clock hook skip expiry (mute lengths are a minute or more, so nothing runs out).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional
+
+import httpx
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, precondition, rule
+
+from chatcontract.suite.semantics import ModelMachine, doc
+
+P = "agora"
+MUTE, LIST, UNMUTE = "agoraMuteChatRoomMembers", "agoraListChatRoomMutes", "agoraUnmuteChatRoomMembers"
+MUTE_ALL, UNMUTE_ALL = "agoraMuteAllChatRoomMembers", "agoraUnmuteAllChatRoomMembers"
+PERMANENT = -1
+MAX_USERS = 60  # "up to 60 members" per mute or unmute call ([AG-doc], [EM-doc] tables)
+DURATIONS_MS = [60_000, 3_600_000, 86_400_000]  # a minute, an hour, a day: never run out unaided
+SKEW_MS = 5_000  # clock skew and processing time allowed between this machine and the target
+RATE_CALLS = 50  # at most this many calls of one operation per rolling second (the limit is 100)
+
+# Behaviours (matrix rows).
+READ_BACK = "semantics: mute then read back"
+UNMUTE_BACK = "semantics: unmute then read back"
+REPEAT = "semantics: idempotent repeat"
+CALLERS = "semantics: isolation between callers"
+ROOMS = "semantics: isolation between rooms"
+AUTHZ = "semantics: authorization between identities"
+ENDS = "semantics: a mute ends after its duration"
+EXPIRE = "semantics: expire = request time + duration"
+FOREVER = "semantics: permanent mute"
+MUTE_ALL_APART = "semantics: mute-all separate from the list"
+LIST_ANSWERS = "semantics: list answers"
+NON_MEMBER = "semantics: non-member refused, nothing muted"
+AT_MOST_60 = "semantics: at most 60 users per call"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A timed mute: its `expire` lies in [lo, hi] (target clock, ms), give or take SKEW_MS."""
+
+    lo: float
+    hi: float
+
+
+Option = Optional[Window]  # None: a permanent mute
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def fits(window: Window, expire: Any) -> bool:
+    return _is_int(expire) and window.lo - SKEW_MS <= expire <= window.hi + SKEW_MS
+
+
+def consistent(options: list[Option], expire: Any) -> list[Option]:
+    """The options a listed `expire` leaves. A permanent mute may report anything (decision 20),
+    but not a value that is exactly a timed option's request time + duration."""
+    timed = [o for o in options if o is not None and fits(o, expire)]
+    if timed:
+        return timed
+    return [None] if None in options else []
+
+
+def surely_active(options: list[Option], now: float) -> bool:
+    return bool(options) and all(o is None or now < o.lo - SKEW_MS for o in options)
+
+
+def surely_over(options: list[Option], now: float) -> bool:
+    return all(o is not None and now > o.hi + SKEW_MS for o in options)
+
+
+class Machine(ModelMachine):
+    _calls: ClassVar[dict[str, deque[float]]] = {}
+    _walked_for: ClassVar[object] = None  # the run (its `behaviours` dict) already walked through
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset_ms = 0.0  # target clock minus local clock
+        self.rooms: list[str] = []
+        self.model: dict[str, dict[str, list[Option]]] = {}
+        self.why_absent: dict[str, dict[str, str]] = {}  # why a user must not be listed (behaviour)
+        self.dirty: set[str] = set()  # rooms changed since their list was last checked
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def call(self, operation_id: str, **overrides: Any) -> tuple[httpx.Response, Any]:
+        """Every call, kept under RATE_CALLS per operation and second (100/s per App Key, [AG-doc])."""
+        window = self._calls.setdefault(operation_id, deque())
+        while len(window) >= RATE_CALLS:
+            wait = window[0] + 1.0 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            window.popleft()
+        window.append(time.monotonic())
+        if operation_id != LIST:  # anything else may change a mute list, even when refused
+            self.dirty.add((overrides.get("path") or {}).get("chatroom_id", self.fixtures["chatroom_id"]))
+        return super().call(operation_id, **overrides)
+
+    def hook(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A test-hook call on the wire's connection (a fresh client per call costs ~50 ms)."""
+        response = self.context.wire.client.request(method, self.target.base_url + self.target.hooks_path + path,
+                                                    timeout=self.target.request_timeout_s, **kwargs)
+        response.raise_for_status()
+        return response
+
+    def reset_target(self) -> bool:
+        if not self.target.can("reset"):
+            return False
+        self.hook("POST", "/reset")
+        return True
+
+    def advance_clock(self, ms: int) -> bool:
+        if not self.target.can("clock"):
+            return False
+        self.hook("POST", "/clock/advance", json={"ms": ms})
+        return True
+
+    def now(self) -> float:
+        """The target's clock as well as this side knows it (ms)."""
+        return time.time() * 1000 + self.offset_ms
+
+    def sync_clock(self) -> None:
+        self.offset_ms = 0.0
+        if not self.target.can("clock"):
+            return
+        before = time.time() * 1000
+        try:
+            answer = self.hook("GET", "/clock")
+            self.offset_ms = float(answer.json()["now_ms"]) - (before + time.time() * 1000) / 2
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            self.offset_ms = 0.0
+
+    def at(self, room: str, **path: str) -> dict[str, str]:
+        return {"chatroom_id": room, **path}
+
+    def pool(self, room: str) -> list[str]:
+        """The users the random rules act on in `room` (few, so that rules collide)."""
+        if room == self.fixtures["chatroom_id"]:
+            return list(self.fixtures["members"][:4])
+        return list(self.fixtures["other_chatroom_members"][:3])
+
+    def listing(self, room: str) -> dict[str, Any]:
+        response, body = self.call(LIST, path=self.at(room))
+        self.expect(LIST_ANSWERS, response.status_code == 200,
+                    f"GET …/chatrooms/{room}/mute as admin answered {response.status_code}", doc(P, LIST))
+        return {str(entry["user"]).lower(): entry["expire"] for entry in body["data"]}
+
+    def forget(self, room: str, user: str, why: str) -> None:
+        self.model[room].pop(user, None)
+        self.why_absent[room][user] = why
+
+    # --- start: reset, read, walk through every behaviour once ------------------------------------
+
+    def clean_slate(self) -> None:
+        """Without a reset hook: unmute the users this machine acts on, so every example (and
+        every replay while hypothesis shrinks) starts from the same state. Setup only: nothing
+        is asserted here."""
+        ours = set(self.fixtures["members"][:MAX_USERS + 1]) | set(self.fixtures["other_chatroom_members"])
+        for room in self.rooms:
+            mine = [u for u in self.listing(room) if u in ours]
+            for first in range(0, len(mine), MAX_USERS):
+                self.call(UNMUTE, path=self.at(room, member=",".join(mine[first:first + MAX_USERS])))
+
+    @initialize()
+    def start(self) -> None:
+        self.rooms = [self.fixtures["chatroom_id"], self.fixtures["other_chatroom_id"]]
+        if not self.reset_target():
+            self.clean_slate()
+        self.sync_clock()
+        for room in self.rooms:
+            self.model[room], self.why_absent[room] = {}, {}
+            now = self.now()
+            for user, expire in self.listing(room).items():
+                # Muted before this run: a future timestamp is taken as its end, anything else as
+                # permanent (decision 20); either way it is not asserted beyond what is listed.
+                self.model[room][user] = [Window(expire, expire) if _is_int(expire) and expire > now else None]
+        # Each run first walks through every behaviour once, so even the smallest profile checks
+        # them all; the random rules below then explore interleavings. Once per run, not per
+        # example: it is deterministic, and marked done only when it passed, so a failing walk
+        # replays the same way while hypothesis shrinks.
+        if type(self)._walked_for is type(self).behaviours:
+            return
+        members = self.fixtures["members"]
+        self.mute_read_back_unmute(0, 1)
+        self.repeat_mute_and_unmute(1)
+        self.permanent_mute(2)
+        if self.target.can("clock"):
+            self.mute_until_it_runs_out(3, 0)
+        shared = [u for u in self.fixtures["other_chatroom_members"] if u in members]
+        if shared:
+            self.rooms_are_apart(shared[0])
+        self.mute(0, 0, 1)
+        self.mute_all(0, True)
+        self.mute_all(0, False)
+        for op in (MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL):
+            self.other_app_tries(self.rooms[0], 1, op)
+        self.check_room(self.rooms[0], behaviour=AUTHZ)
+        self.other_app_sees_nothing(0)
+        self.non_member_mutes_nobody(5)
+        self.sixty_at_once()
+        self.too_many_mutes_nobody()
+        type(self)._walked_for = type(self).behaviours
+
+    # --- walkthrough steps (also rules) -----------------------------------------------------------
+
+    @rule(index=st.integers(0, 3), duration=st.integers(0, len(DURATIONS_MS) - 1))
+    def mute_read_back_unmute(self, index: int, duration: int) -> None:
+        room = self.rooms[0]
+        user = self.pool(room)[index]
+        self.mute_users(room, [user], DURATIONS_MS[duration])
+        listed = self.listing(room)
+        self.expect(READ_BACK, user in listed,
+                    f"{user} muted for {DURATIONS_MS[duration]} ms is not in the room's mute list {sorted(listed)}",
+                    doc(P, LIST))
+        self.check_listed(room, listed)
+        self.unmute_users(room, [user])
+        listed = self.listing(room)
+        self.expect(UNMUTE_BACK, user not in listed, f"{user} unmuted but still in the mute list", doc(P, UNMUTE))
+
+    def repeat_mute_and_unmute(self, index: int) -> None:
+        room = self.rooms[0]
+        user = self.fixtures["members"][index]
+        self.mute_users(room, [user], DURATIONS_MS[0])
+        self.mute_users(room, [user], DURATIONS_MS[2])
+        listed = self.listing(room)
+        self.expect(REPEAT, user in listed, f"{user} muted twice is not in the mute list", doc(P, MUTE))
+        self.check_listed(room, listed)
+        self.unmute_users(room, [user])
+        self.unmute_users(room, [user])
+        listed = self.listing(room)
+        self.expect(REPEAT, user not in listed, f"{user} unmuted twice is still in the mute list", doc(P, UNMUTE))
+
+    def permanent_mute(self, index: int) -> None:
+        room = self.rooms[0]
+        user = self.fixtures["members"][index]
+        self.mute_users(room, [user], PERMANENT)
+        self.expect(FOREVER, user in self.listing(room), f"{user} muted with -1 is not in the mute list",
+                    doc(P, MUTE, "requestBody"))
+        if self.target.can("clock"):
+            self.time_passes_ms(2 * DURATIONS_MS[-1])
+            self.expect(FOREVER, user in self.listing(room),
+                        f"{user} muted with -1 left the mute list after the clock moved two days on",
+                        doc(P, MUTE, "requestBody"))
+        self.unmute_users(room, [user])
+
+    @precondition(lambda self: self.target.can("clock"))
+    @rule(index=st.integers(0, 3), duration=st.integers(0, len(DURATIONS_MS) - 1))
+    def mute_until_it_runs_out(self, index: int, duration: int) -> None:
+        room = self.rooms[0]
+        user = self.pool(room)[index]
+        length = DURATIONS_MS[duration]
+        self.mute_users(room, [user], length)
+        self.time_passes_ms(length + 2 * SKEW_MS + 1_000)
+        listed = self.listing(room)
+        if user not in self.model[room]:
+            self.expect(ENDS, user not in listed,
+                        f"{user} muted for {length} ms is still listed (expire {listed.get(user)}) after that time",
+                        doc(P, MUTE, "requestBody"))
+
+    def rooms_are_apart(self, user: str) -> None:
+        a, b = self.rooms
+        if user in self.model[b]:
+            self.unmute_users(b, [user])
+        self.mute_users(a, [user], DURATIONS_MS[1])
+        self.expect(ROOMS, user not in self.listing(b),
+                    f"{user} muted in chat room {a} is listed in chat room {b}", doc(P, LIST))
+        self.mute_users(b, [user], DURATIONS_MS[1])
+        self.unmute_users(a, [user])
+        self.expect(ROOMS, user in self.listing(b),
+                    f"unmuting {user} in chat room {a} also took them off the list of chat room {b}", doc(P, UNMUTE))
+        self.unmute_users(b, [user])
+
+    def sixty_at_once(self) -> None:
+        room = self.rooms[0]
+        users = list(self.fixtures["members"][:MAX_USERS])
+        self.mute_users(room, users, DURATIONS_MS[1], behaviour=AT_MOST_60)
+        listed = self.listing(room)
+        missing = [u for u in users if u not in listed]
+        self.expect(AT_MOST_60, not missing, f"after muting {MAX_USERS} members in one call, {missing} are not listed",
+                    doc(P, MUTE))
+        self.unmute_users(room, users, behaviour=AT_MOST_60)
+        listed = self.listing(room)
+        left = [u for u in users if u in listed]
+        self.expect(AT_MOST_60, not left, f"after unmuting {MAX_USERS} members in one call, {left} are still listed",
+                    doc(P, UNMUTE))
+
+    # --- rules ------------------------------------------------------------------------------------
+
+    @rule(room=st.integers(0, 1), index=st.integers(0, 3), duration=st.integers(-1, len(DURATIONS_MS) - 1))
+    def mute(self, room: int, index: int, duration: int) -> None:
+        chat_room = self.rooms[room]
+        pool = self.pool(chat_room)
+        self.mute_users(chat_room, [pool[index % len(pool)]], PERMANENT if duration < 0 else DURATIONS_MS[duration])
+
+    @rule(room=st.integers(0, 1), first=st.integers(0, 3), count=st.integers(1, 2))
+    def unmute(self, room: int, first: int, count: int) -> None:
+        chat_room = self.rooms[room]
+        pool = self.pool(chat_room)
+        users = list(dict.fromkeys(pool[(first + i) % len(pool)] for i in range(count)))
+        self.unmute_users(chat_room, users)
+
+    @rule(room=st.integers(0, 1), on=st.booleans())
+    def mute_all(self, room: int, on: bool) -> None:
+        """Mute-all / unmute-all flip the room-wide flag and leave the mute list as it was."""
+        chat_room = self.rooms[room]
+        if chat_room in self.dirty:
+            self.check_room(chat_room)  # so that what changes below is the mute-all's doing
+        op = MUTE_ALL if on else UNMUTE_ALL
+        response, body = self.call(op, path=self.at(chat_room))
+        self.expect(MUTE_ALL_APART, response.status_code == 200,
+                    f"{'mute' if on else 'unmute'}-all on chat room {chat_room} answered {response.status_code}",
+                    doc(P, op))
+        data = body["data"]
+        # Decision 21: `data` is {"mute": <the new flag>} or {"result": true, …}; both are checked.
+        self.expect(MUTE_ALL_APART, data.get("mute", on) is on and data.get("result", True) is True,
+                    f"{'mute' if on else 'unmute'}-all answered data {data}", doc(P, MUTE_ALL, "x-decisions", 0))
+        self.check_room(chat_room, behaviour=MUTE_ALL_APART)
+
+    @rule(room=st.integers(0, 1), index=st.integers(0, 3),
+          op=st.sampled_from([MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL]))
+    def other_app_cannot_touch(self, room: int, index: int, op: str) -> None:
+        """A token of another app is refused on this app's URLs and changes nothing."""
+        self.other_app_tries(self.rooms[room], index, op)
+        self.check_room(self.rooms[room], behaviour=AUTHZ)
+
+    def other_app_tries(self, room: str, index: int, op: str) -> None:
+        pool = self.pool(room)
+        user = pool[index % len(pool)]
+        if op == MUTE:
+            response, _ = self.call(MUTE, **{"as": "other_app"}, path=self.at(room),
+                                    body={"usernames": [user], "mute_duration": DURATIONS_MS[1]})
+            if user not in self.model[room]:
+                self.why_absent[room][user] = AUTHZ
+        elif op == UNMUTE:
+            target = min(self.model[room], default=user)
+            response, _ = self.call(UNMUTE, **{"as": "other_app"}, path=self.at(room, member=target))
+        else:
+            response, _ = self.call(op, **{"as": "other_app"}, path=self.at(room))
+        self.expect(AUTHZ, 400 <= response.status_code < 500,
+                    f"{op} on chat room {room} with another app's token answered {response.status_code}",
+                    doc(P, op, "responses", "401"))
+
+    @rule(index=st.integers(0, 3))
+    def other_app_sees_nothing(self, index: int) -> None:
+        """Another app, on its own URL, does not see this app's chat room or its mutes."""
+        room = self.rooms[0]
+        response, body = self.call(LIST, **{"as": "other_app"},
+                                   path=self.at(room, app_name=self.fixtures["other_app_name"]))
+        ours = set(self.model[room])
+        seen = sorted(ours & {str(e["user"]).lower() for e in body["data"]}) if response.status_code == 200 else []
+        self.expect(CALLERS, not seen,
+                    f"app {self.fixtures['other_app_name']} lists {seen}, muted in chat room {room} of "
+                    f"app {self.fixtures['app_name']}", doc(P, LIST))
+        user = self.pool(room)[index]
+        response, _ = self.call(MUTE, **{"as": "other_app"},
+                                path=self.at(room, app_name=self.fixtures["other_app_name"]),
+                                body={"usernames": [user], "mute_duration": DURATIONS_MS[1]})
+        if user not in self.model[room]:
+            self.why_absent[room][user] = CALLERS
+        self.check_room(room, behaviour=CALLERS)
+
+    @rule(index=st.integers(0, 3))
+    def non_member_mutes_nobody(self, index: int) -> None:
+        """One non-member in `usernames` refuses the whole call: nobody is muted."""
+        room = self.rooms[0]
+        user = self.fixtures["members"][index]
+        outsider = self.fixtures["non_member"]
+        response, body = self.call(MUTE, path=self.at(room),
+                                   body={"usernames": [user, outsider], "mute_duration": DURATIONS_MS[1]})
+        # Decision 23: 400 (Easemob table) or 403 (status page), `forbidden_op` either way.
+        self.expect(NON_MEMBER, response.status_code in (400, 403),
+                    f"muting members {user} and non-member {outsider} answered {response.status_code}",
+                    doc(P, MUTE, "x-decisions", 0))
+        if user not in self.model[room]:
+            self.why_absent[room][user] = NON_MEMBER
+        self.check_room(room, behaviour=NON_MEMBER)
+
+    @rule()
+    def too_many_mutes_nobody(self) -> None:
+        room = self.rooms[0]
+        users = list(self.fixtures["members"][:MAX_USERS + 1])
+        response, _ = self.call(MUTE, path=self.at(room), body={"usernames": users, "mute_duration": DURATIONS_MS[1]})
+        self.expect(AT_MOST_60, response.status_code == 400,
+                    f"muting {len(users)} members in one call answered {response.status_code}",
+                    doc(P, MUTE, "responses", "400"))
+        for user in users:
+            if user not in self.model[room]:
+                self.why_absent[room][user] = AT_MOST_60
+        self.check_room(room, behaviour=AT_MOST_60)
+
+    @precondition(lambda self: self.target.can("clock"))
+    @rule(ms=st.sampled_from([30_000, DURATIONS_MS[0] + 2 * SKEW_MS + 1_000, DURATIONS_MS[1] + 2 * SKEW_MS,
+                              DURATIONS_MS[2] + 2 * SKEW_MS]))
+    def time_passes(self, ms: int) -> None:
+        self.time_passes_ms(ms)
+
+    # --- actions with their checks ----------------------------------------------------------------
+
+    def mute_users(self, room: str, users: list[str], duration_ms: int, behaviour: str = "") -> None:
+        before = self.now()
+        response, body = self.call(MUTE, path=self.at(room), body={"usernames": users, "mute_duration": duration_ms})
+        after = self.now()
+        repeated = [u for u in users if u in self.model[room]]
+        what = behaviour or (REPEAT if repeated else READ_BACK)
+        self.expect(what, response.status_code == 200,
+                    f"muting {users[:3]}{'…' if len(users) > 3 else ''} in chat room {room} for {duration_ms} ms "
+                    f"answered {response.status_code}" + (f" ({repeated[:3]} already muted)" if repeated else ""),
+                    doc(P, MUTE, "x-decisions", 1) if repeated else doc(P, MUTE))
+        new: Option = None if duration_ms == PERMANENT else Window(before + duration_ms, after + duration_ms)
+        entries = {str(e["user"]).lower(): e for e in body["data"]}
+        missing = [u for u in users if u not in entries or entries[u]["result"] is not True]
+        self.expect(what, not missing, f"the mute answer has no `result: true` entry for {missing[:5]}",
+                    doc(P, MUTE, "responses", "200"))
+        for user in users:
+            options = self.model[room].get(user, []) + [new]
+            if new is not None:
+                expire = entries[user]["expire"]
+                self.expect(EXPIRE, bool(consistent(options, expire)),
+                            f"{user} muted for {duration_ms} ms between {before:.0f} and {after:.0f} (target clock) "
+                            f"has expire {expire!r}, not that time + duration (±{SKEW_MS} ms)", doc(P, MUTE))
+            self.model[room][user] = options
+            self.why_absent[room].pop(user, None)
+        for other in self.rooms:
+            for user in users:
+                if other != room and user not in self.model[other]:
+                    self.why_absent[other][user] = ROOMS
+
+    def unmute_users(self, room: str, users: list[str], behaviour: str = "") -> None:
+        now = self.now()
+        muted = [u for u in users if surely_active(self.model[room].get(u, []), now)]
+        response, body = self.call(UNMUTE, path=self.at(room, member=",".join(users)))
+        what = behaviour or UNMUTE_BACK
+        if len(muted) == len(users) or response.status_code == 200:
+            self.expect(what, response.status_code == 200,
+                        f"unmuting muted {muted[:3]} in chat room {room} answered {response.status_code}",
+                        doc(P, UNMUTE))
+            entries = {str(e["user"]).lower(): e for e in body["data"]}
+            wrong = [u for u in muted if u not in entries or entries[u]["result"] is not True]
+            self.expect(what, not wrong, f"unmuting muted {wrong[:5]} answered no `result: true` for them",
+                        doc(P, UNMUTE, "responses", "200"))
+            for user in users:
+                self.forget(room, user, what)
+            return
+        # Decision 27: unmuting someone not muted may be refused with a documented 4xx; what that
+        # does to the others in the same call is undocumented, so the list says.
+        self.expect(REPEAT, 400 <= response.status_code < 500,
+                    f"unmuting {users} (not all muted) answered {response.status_code}", doc(P, MUTE, "x-decisions", 1))
+        listed = self.listing(room)
+        for user in users:
+            if user not in listed:
+                self.forget(room, user, what)
+
+    def time_passes_ms(self, ms: int) -> None:
+        if not self.advance_clock(ms):
+            return
+        self.offset_ms += ms
+        self.dirty.update(self.rooms)
+        now = self.now()
+        for room in self.rooms:
+            for user in [u for u, options in self.model[room].items() if surely_over(options, now)]:
+                self.forget(room, user, ENDS)
+            for user, options in self.model[room].items():
+                kept = [o for o in options if o is None or not now > o.hi + SKEW_MS]
+                self.model[room][user] = kept
+
+    # --- the model against the lists -------------------------------------------------------------
+
+    def check_listed(self, room: str, listed: dict[str, Any], behaviour: str = "") -> None:
+        """The list of `room` against the model; the model learns which mute a repeat kept.
+        `behaviour` names every mismatch after an action that must leave the list alone."""
+        self.dirty.discard(room)
+        now = self.now()
+        model = self.model[room]
+        for user, options in model.items():
+            if user not in listed and surely_active(options, now):
+                what = behaviour or (FOREVER if all(o is None for o in options) else READ_BACK)
+                self.expect(what, False, f"{user} is muted in chat room {room} but not in its mute list "
+                                         f"{sorted(listed)[:10]}", doc(P, LIST))
+        for user, expire in listed.items():
+            if user not in model:
+                why = behaviour or self.why_absent[room].get(user, READ_BACK)
+                self.expect(why, False, f"chat room {room} lists {user} (expire {expire!r}), who is not muted there",
+                            doc(P, LIST))
+                continue
+            options = model[user]
+            if surely_over(options, now) and self.target.can("clock"):  # without it, expiry is not checked
+                self.expect(behaviour or ENDS, False,
+                            f"{user} is still listed in chat room {room} (expire {expire!r}) after their mute ran out",
+                            doc(P, MUTE, "requestBody"))
+            left = consistent(options, expire)
+            self.expect(behaviour or EXPIRE, bool(left),
+                        f"{user} in chat room {room} lists expire {expire!r}; muted until "
+                        f"{[(round(o.lo), round(o.hi)) for o in options if o]} (±{SKEW_MS} ms)", doc(P, LIST))
+            model[user] = left
+        for user in [u for u in model if u not in listed and not surely_active(model[u], now)]:
+            self.forget(room, user, ENDS)
+
+    def check_room(self, room: str, behaviour: str = "") -> None:
+        self.check_listed(room, self.listing(room), behaviour)
+
+    @invariant()
+    def lists_match_model(self) -> None:
+        for room in [r for r in self.rooms if r in self.dirty]:
+            self.check_room(room)

@@ -1,0 +1,229 @@
+"""Requests on the wire: build them from the spec's `x-request`/`x-provoke`, send them, show them.
+
+A `Call` is one request in terms of the spec (operation, identity, parameters, body). `Wire`
+sends it to a target with the credentials the spec's securitySchemes say how to carry, and
+renders it as a copy-paste curl command with every credential replaced by `<redacted>`.
+Redirects are never followed, so a request never leaves the target's host.
+
+Written by hand: the fixture-reference syntax and the x-request/x-provoke changes are this
+project's own data formats (specs/extensions.md); HTTP itself is httpx's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from chatcontract import specs
+from chatcontract.targets import ANONYMOUS, Target
+
+NOT_SET: Any = object()
+WRONG_CREDENTIAL = "chatcontract-wrong-credential-0000"
+_REF = re.compile(r"^\$\{fixtures\.([A-Za-z_][A-Za-z0-9_]*)(?:\.(\d+)|\.:(\d+))?\}$")
+
+
+class FixtureError(Exception):
+    """A fixture reference the target cannot satisfy (missing key, list too short)."""
+
+
+def resolve(value: Any, fixtures: dict[str, Any]) -> Any:
+    """Replace every `${fixtures...}` reference inside `value` (recursively) by the target's value."""
+    if isinstance(value, str):
+        match = _REF.match(value)
+        if not match:
+            return value
+        name, index, prefix = match.groups()
+        if name not in fixtures:
+            raise FixtureError(f"the target has no fixture {name!r}")
+        found = fixtures[name]
+        if index is not None or prefix is not None:
+            if not isinstance(found, list):
+                raise FixtureError(f"fixture {name!r} is not a list")
+            count = int(index) + 1 if index is not None else int(prefix)
+            if len(found) < count:
+                raise FixtureError(f"fixture {name!r} has {len(found)} items, {count} are needed")
+            return copy.deepcopy(found[int(index)] if index is not None else found[:count])
+        return copy.deepcopy(found)
+    if isinstance(value, list):
+        return [resolve(v, fixtures) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v, fixtures) for k, v in value.items()}
+    return value
+
+
+def fixture_name(value: Any) -> str | None:
+    """The fixture a reference string names, or None."""
+    match = _REF.match(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+@dataclass
+class Call:
+    """One request, before credentials and encoding."""
+
+    operation: specs.Operation
+    identity: str  # an identity name, or ANONYMOUS
+    wrong_credentials: bool = False
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = NOT_SET
+    raw_body: str | None = None
+
+    def changed(self, change: dict[str, Any], fixtures: dict[str, Any]) -> "Call":
+        """This call with an `x-provoke`-style change applied (as, credentials, drop, set, raw-body)."""
+        new = replace(self, path=dict(self.path), query=dict(self.query), headers=dict(self.headers),
+                      body=self.body if self.body is NOT_SET else copy.deepcopy(self.body))
+        if "as" in change:
+            new.identity = change["as"]
+        if change.get("credentials") == "wrong":
+            new.wrong_credentials = True
+        for key in change.get("drop", []):
+            new._drop(key)
+        for key, value in (change.get("set") or {}).items():
+            new._set(key, resolve(value, fixtures))
+        if "raw-body" in change:
+            new.raw_body = change["raw-body"]
+        return new
+
+    def _container(self, part: str) -> dict[str, Any]:
+        if part == "body":
+            if not isinstance(self.body, dict):
+                self.body = {}
+            return self.body
+        return getattr(self, part)
+
+    def _drop(self, key: str) -> None:
+        part, _, name = key.partition(".")
+        if not name:
+            self.body = NOT_SET
+            return
+        self._container(part).pop(name, None)
+
+    def _set(self, key: str, value: Any) -> None:
+        part, _, name = key.partition(".")
+        if not name:
+            self.body = value
+            return
+        self._container(part)[name] = value
+
+
+def base_call(target: Target, operation_id: str, **overrides: Any) -> Call:
+    """The operation's `x-request` with the target's fixtures filled in, then `overrides`
+    (`as`, `path`, `query`, `headers`, `body`: dicts are merged, `body` is replaced)."""
+    op = specs.operation_by_id(target.api, operation_id)
+    template = resolve(op.definition.get("x-request") or {}, target.fixtures)
+    call = Call(
+        operation=op,
+        identity=overrides.pop("as", template.get("as", ANONYMOUS)),
+        path=dict(template.get("path", {})),
+        query=dict(template.get("query", {})),
+        headers=dict(template.get("headers", {})),
+        body=template.get("body", NOT_SET),
+    )
+    for part in ("path", "query", "headers"):
+        getattr(call, part).update(overrides.pop(part, {}))
+    if "body" in overrides:
+        call.body = overrides.pop("body")
+    if overrides:
+        raise TypeError(f"unknown overrides: {sorted(overrides)}")
+    return call
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+@dataclass
+class Prepared:
+    method: str
+    url: str
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    content: bytes | None
+
+
+class Wire:
+    """Sends calls to one target. Thread-compatible: one Wire per thread."""
+
+    def __init__(self, target: Target, client: httpx.Client | None = None) -> None:
+        self.target = target
+        self.client = client or httpx.Client(timeout=target.request_timeout_s, follow_redirects=False)
+        self._schemes = specs.security_schemes(target.api)
+        self._required = specs.security_scheme_names(target.api)
+        self.last: tuple[Prepared, httpx.Response | None] | None = None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def credentials_for(self, call: Call) -> dict[str, str]:
+        if call.identity == ANONYMOUS:
+            return {}
+        if call.identity not in self.target.credentials:
+            raise FixtureError(f"the target has no credentials for identity {call.identity!r}")
+        creds = self.target.credentials[call.identity]
+        return {name: WRONG_CREDENTIAL if call.wrong_credentials else creds[name] for name in self._required}
+
+    def prepare(self, call: Call) -> Prepared:
+        path = call.operation.path
+        for name, value in call.path.items():
+            path = path.replace("{" + name + "}", quote(_text(value), safe=""))
+        query = {k: _text(v) for k, v in call.query.items()}
+        headers = {k: _text(v) for k, v in call.headers.items()}
+        cookies: dict[str, str] = {}
+        for name, value in self.credentials_for(call).items():
+            scheme = self._schemes[name]
+            if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+                headers["Authorization"] = f"Bearer {value}"
+            elif scheme.get("in") == "header":
+                headers[scheme["name"]] = value
+            elif scheme.get("in") == "cookie":
+                cookies[scheme["name"]] = value
+            elif scheme.get("in") == "query":
+                query[scheme["name"]] = value
+        content: bytes | None = None
+        if call.raw_body is not None:
+            content = call.raw_body.encode()
+            headers.setdefault("Content-Type", "application/json")
+        elif call.body is not NOT_SET:
+            content = json.dumps(call.body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        url = self.target.base_url + path + ("?" + urlencode(query) if query else "")
+        return Prepared(call.operation.method.upper(), url, headers, cookies, content)
+
+    def send(self, call: Call) -> httpx.Response:
+        prepared = self.prepare(call)
+        self.last = (prepared, None)
+        headers = dict(prepared.headers)
+        if prepared.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())
+        response = self.client.request(prepared.method, prepared.url, headers=headers, content=prepared.content)
+        self.last = (prepared, response)
+        return response
+
+    def curl(self, prepared: Prepared | None = None) -> str:
+        """The last (or given) request as a curl command, credentials redacted."""
+        if prepared is None:
+            if self.last is None:
+                return ""
+            prepared = self.last[0]
+        parts = ["curl", "-sS", "-X", prepared.method, prepared.url]
+        for name, value in prepared.headers.items():
+            parts += ["-H", f"{name}: {value}"]
+        if prepared.cookies:
+            parts += ["-b", "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())]
+        if prepared.content is not None:
+            parts += ["--data-raw", prepared.content.decode(errors="replace")]
+        return self.target.redact(" ".join(shlex.quote(p) for p in parts))
+

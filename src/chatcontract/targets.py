@@ -1,0 +1,160 @@
+"""Target files: load, check and redact the description of a system under test.
+
+A target file (YAML) names the platform (`api`), its `base_url`, named `credentials`, the
+`fixtures` (ids that exist on it) and optional `capabilities`. Its general shape is
+`schemas/chatcontract/target.schema.json`; which identities and fixtures a platform needs is the
+spec's `x-target`. Every problem is reported as one line (`TargetError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from chatcontract import specs
+
+ANONYMOUS = "anonymous"
+REDACTED = "<redacted>"
+DEFAULT_HOOKS_PATH = "/_chatcontract"
+
+
+class TargetError(Exception):
+    """A target file that cannot be used; the message is one line naming the file and problem."""
+
+
+@dataclass
+class Target:
+    name: str
+    api: str
+    base_url: str
+    credentials: dict[str, dict[str, str]]
+    fixtures: dict[str, Any]
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    disabled: list[str] = field(default_factory=list)
+    request_timeout_s: float = 10.0
+    source: str = "<built-in>"
+
+    @property
+    def hooks_path(self) -> str:
+        return self.capabilities.get("hooks_path", DEFAULT_HOOKS_PATH)
+
+    def can(self, capability: str) -> bool:
+        return bool(self.capabilities.get(capability))
+
+    def secrets(self) -> list[str]:
+        """Every credential value, longest first (so a secret containing another is hidden whole)."""
+        values = {str(v) for ident in self.credentials.values() for v in ident.values() if str(v)}
+        return sorted(values, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def redacted(self) -> dict[str, Any]:
+        """The target as a document fit for a report: every credential value replaced."""
+        return {
+            "name": self.name,
+            "api": self.api,
+            "base_url": self.base_url,
+            "credentials": {who: {k: REDACTED for k in creds} for who, creds in self.credentials.items()},
+            "fixtures": copy.deepcopy(self.fixtures),
+            "capabilities": dict(self.capabilities),
+            "disabled": list(self.disabled),
+            "source": self.source,
+        }
+
+
+def _validator() -> Draft202012Validator:
+    schema = specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json")
+    return Draft202012Validator(schema)
+
+
+def target_requirements(platform: str) -> dict[str, Any]:
+    """The spec's `x-target`: identities, fixtures (JSON Schemas) and error-identity pointers."""
+    return specs.load_spec(platform)["x-target"]
+
+
+def _where(error: Any) -> str:
+    return "/".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def check_base_url(url: str, where: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"{where}: base_url {url!r} is not an http(s) URL with a host")
+    try:
+        parts.port
+    except ValueError:
+        raise TargetError(f"{where}: base_url {url!r} has an invalid port") from None
+    return url.rstrip("/")
+
+
+def from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None) -> Target:
+    if not isinstance(document, dict):
+        raise TargetError(f"{where}: a target file must be a YAML mapping")
+    error = best_match(_validator().iter_errors(document))
+    if error is not None:
+        raise TargetError(f"{where}: {_where(error)}: {error.message}")
+    api = document["api"]
+    if api not in specs.platforms():
+        raise TargetError(f"{where}: unknown api {api!r} (known: {', '.join(specs.platforms())})")
+    needs = target_requirements(api)
+    schemes = specs.security_scheme_names(api)
+    for identity in needs["identities"]:
+        creds = document["credentials"].get(identity)
+        if creds is None:
+            raise TargetError(f"{where}: credentials.{identity} is missing ({needs['identities'][identity]})")
+        for scheme in schemes:
+            if scheme not in creds:
+                raise TargetError(f"{where}: credentials.{identity}.{scheme} is missing (securityScheme {scheme!r})")
+    for name, schema in needs["fixtures"].items():
+        if name not in document["fixtures"]:
+            raise TargetError(f"{where}: fixtures.{name} is missing ({schema['description']})")
+        problem = best_match(Draft202012Validator(schema).iter_errors(document["fixtures"][name]))
+        if problem is not None:
+            raise TargetError(f"{where}: fixtures.{name}: {problem.message}")
+    url = check_base_url(base_url or document["base_url"], where)
+    return Target(
+        name=document.get("name", default_name),
+        api=api,
+        base_url=url,
+        credentials={who: {k: str(v) for k, v in creds.items()} for who, creds in document["credentials"].items()},
+        fixtures=document["fixtures"],
+        capabilities=document.get("capabilities", {}),
+        disabled=list(document.get("disabled", [])),
+        request_timeout_s=float(document.get("request_timeout_s", 10.0)),
+        source=where,
+    )
+
+
+def load_target(path: Path, *, base_url: str | None = None) -> Target:
+    """Read and check one target file; `base_url` overrides the file's."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot read the target file ({exc.strerror or exc})") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise TargetError(f"{path}: not valid YAML{at}") from None
+    default_name = Path(path).name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".target")
+    return from_document(document, where=str(path), default_name=default_name, base_url=base_url)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
