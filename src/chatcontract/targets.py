@@ -30,7 +30,7 @@ class TargetError(Exception):
     """A target file that cannot be used; the message is one line naming the file and problem."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Target:
     name: str
     api: str
@@ -41,6 +41,10 @@ class Target:
     disabled: list[str] = field(default_factory=list)
     request_timeout_s: float = 10.0
     source: str = "<built-in>"
+
+    def __repr__(self) -> str:
+        # pytest prints test arguments on failure: never with the credentials in them.
+        return f"Target(name={self.name!r}, api={self.api!r}, base_url={self.base_url!r}, credentials=<redacted>)"
 
     @property
     def hooks_path(self) -> str:
