@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
-import hypothesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
@@ -102,15 +101,15 @@ def run(platform: str, context: Context, *, examples: int, steps: int, shrink: b
     machine = machine_for(platform)
     machine.context = context
     machine.behaviours = {}
-    steps_seen: list[str] = []
     # Derandomized: the same target gives the same outcome on every run (no flaky gate).
     config = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                       derandomize=True, suppress_health_check=list(HealthCheck), print_blob=False,
                       phases=[p for p in Phase if p is not Phase.explain and (shrink or p is not Phase.shrink)])
     try:
-        with hypothesis.reporting.with_reporter(steps_seen.append):
-            run_state_machine_as_test(machine, settings=config)
+        run_state_machine_as_test(machine, settings=config)
     except SemanticViolation as exc:
-        sequence = "\n".join(s for s in steps_seen if s.strip())
-        raise SemanticViolation(exc.behaviour, f"{exc.text}\nsteps (minimal):\n{sequence}") from None
+        # Hypothesis attaches the failing example's steps to the exception as notes.
+        steps = [n for n in getattr(exc, "__notes__", []) if n.strip() and not n.startswith("Failing test case")]
+        label = "steps (shrunk)" if shrink else "steps"
+        raise SemanticViolation(exc.behaviour, f"{exc.text}\n{label}:\n" + "\n".join(steps)) from None
     return dict(machine.behaviours)

@@ -5,7 +5,8 @@ unmute the users the machine acts on, so that every example starts alike). A tim
 must fall in (request time + `mute_duration`, measured on this side before and after the call,
 widened by SKEW_MS); a permanent mute (`-1`) is None, whose `expire` is undocumented (decision
 20). After a repeated mute the old and the new mute are both possible (decision 27) until a
-list read says which one the server kept. The room-wide mute (`…/ban`) is not in the model: it
+list read says which one the server kept; when the clock runs past one of them, it becomes ENDED
+(that reading leaves the user unmuted), so the user is "surely muted" only if every reading says so. The room-wide mute (`…/ban`) is not in the model: it
 must leave the list exactly as it was. Targets without reset start from what they list; targets
 without the clock hook skip expiry (mute lengths are a minute or more, so nothing runs out).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Union
 
 import httpx
 from hypothesis import strategies as st
@@ -56,7 +57,15 @@ class Window:
     hi: float
 
 
-Option = Optional[Window]  # None: a permanent mute
+class Ended:
+    """A reading in which the user's mute has already run out (the server may have dropped them)."""
+
+    def __repr__(self) -> str:
+        return "ENDED"
+
+
+ENDED = Ended()
+Option = Union[Window, Ended, None]  # None: a permanent mute
 
 
 def _is_int(value: Any) -> bool:
@@ -70,18 +79,24 @@ def fits(window: Window, expire: Any) -> bool:
 def consistent(options: list[Option], expire: Any) -> list[Option]:
     """The options a listed `expire` leaves. A permanent mute may report anything (decision 20),
     but not a value that is exactly a timed option's request time + duration."""
-    timed = [o for o in options if o is not None and fits(o, expire)]
+    timed = [o for o in options if isinstance(o, Window) and fits(o, expire)]
     if timed:
         return timed
     return [None] if None in options else []
 
 
 def surely_active(options: list[Option], now: float) -> bool:
-    return bool(options) and all(o is None or now < o.lo - SKEW_MS for o in options)
+    return bool(options) and all(o is None or (isinstance(o, Window) and now < o.lo - SKEW_MS) for o in options)
 
 
 def surely_over(options: list[Option], now: float) -> bool:
-    return all(o is not None and now > o.hi + SKEW_MS for o in options)
+    return all(o is ENDED or (isinstance(o, Window) and now > o.hi + SKEW_MS) for o in options)
+
+
+def run_out(options: list[Option], now: float) -> list[Option]:
+    """The readings after the clock reached `now`: a window surely past becomes ENDED."""
+    kept = [ENDED if isinstance(o, Window) and now > o.hi + SKEW_MS else o for o in options]
+    return list(dict.fromkeys(kept))
 
 
 class Machine(ModelMachine):
@@ -430,7 +445,8 @@ class Machine(ModelMachine):
         self.expect(what, not missing, f"the mute answer has no `result: true` entry for {missing[:5]}",
                     doc(P, MUTE, "responses", "200"))
         for user in users:
-            options = self.model[room].get(user, []) + [new]
+            # A mute that already ran out is not repeated: only the new one can be kept.
+            options = [o for o in self.model[room].get(user, []) if o is not ENDED] + [new]
             if new is not None:
                 expire = entries[user]["expire"]
                 self.expect(EXPIRE, bool(consistent(options, expire)),
@@ -478,8 +494,7 @@ class Machine(ModelMachine):
             for user in [u for u, options in self.model[room].items() if surely_over(options, now)]:
                 self.forget(room, user, ENDS)
             for user, options in self.model[room].items():
-                kept = [o for o in options if o is None or not now > o.hi + SKEW_MS]
-                self.model[room][user] = kept
+                self.model[room][user] = run_out(options, now)
 
     # --- the model against the lists -------------------------------------------------------------
 
@@ -508,7 +523,8 @@ class Machine(ModelMachine):
             left = consistent(options, expire)
             self.expect(behaviour or EXPIRE, bool(left),
                         f"{user} in chat room {room} lists expire {expire!r}; muted until "
-                        f"{[(round(o.lo), round(o.hi)) for o in options if o]} (±{SKEW_MS} ms)", doc(P, LIST))
+                        f"{[(round(o.lo), round(o.hi)) for o in options if isinstance(o, Window)]} (±{SKEW_MS} ms)",
+                        doc(P, LIST))
             model[user] = left
         for user in [u for u in model if u not in listed and not surely_active(model[u], now)]:
             self.forget(room, user, ENDS)

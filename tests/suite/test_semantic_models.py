@@ -1,0 +1,54 @@
+"""The semantic layer's models against the faithful reference servers: step sequences that once
+raised a false alarm, replayed exactly, must pass (a conformant server is never reported wrong).
+
+Each sequence was found by hypothesis exploring more examples than a run does; it is replayed
+here step by step so it cannot depend on which examples a run happens to draw.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from chatcontract.servers.serve import start_in_thread, target_document
+from chatcontract.suite import semantics
+from chatcontract.suite.semantics import agora
+from chatcontract.suite.wire import Wire
+from chatcontract.targets import from_document
+
+
+@pytest.fixture
+def agora_machine() -> Iterator[agora.Machine]:
+    with start_in_thread("agora", test_hooks=True) as server:
+        target = from_document(target_document("agora", server.base_url, True), where="test", default_name="agora")
+        wire = Wire(target)
+        agora.Machine.context = semantics.Context(target, wire, 0.0)
+        agora.Machine.behaviours = {}
+        machine = agora.Machine()
+        machine.start()  # reset, read the lists, walk through every behaviour once
+        yield machine
+        wire.close()
+
+
+def test_a_shorter_remute_that_ran_out_is_not_reported_as_a_lost_mute(agora_machine: agora.Machine) -> None:
+    """Muted for an hour, then again for a minute, then the clock moves past the minute: the server
+    kept the newer mute (decision 27 allows either), so the user is rightly gone from the list."""
+    machine = agora_machine
+    machine.mute(room=0, index=0, duration=1)  # an hour
+    machine.lists_match_model()
+    machine.mute_until_it_runs_out(index=0, duration=0)  # a minute, then 71 s pass
+    machine.lists_match_model()
+    assert "member01" not in machine.listing(machine.rooms[0])
+    assert "semantics: mute then read back" not in [b for b, v in agora.Machine.behaviours.items() if v == "fail"]
+
+
+def test_a_mute_kept_from_before_still_counts_when_the_shorter_one_ran_out(agora_machine: agora.Machine) -> None:
+    """The model must still catch a server that loses a mute: with `remute-keeps-expire`-like
+    uncertainty resolved by a list read, an hour-long mute that vanished is a failure."""
+    machine = agora_machine
+    machine.mute(room=0, index=1, duration=1)  # member02 for an hour
+    machine.lists_match_model()  # the list says: muted for an hour
+    machine.hook("POST", "/reset")  # the server forgets every mute behind the model's back
+    with pytest.raises(semantics.SemanticViolation, match=r"member02 is muted .* but not in its mute list"):
+        machine.check_room(machine.rooms[0])
