@@ -6,6 +6,8 @@ wait in real time only within the target's `realtime_budget_s`, else they are no
 
 from __future__ import annotations
 
+import pytest
+
 from chatcontract import specs
 from chatcontract.suite import semantics
 from chatcontract.suite.cases import Case, Fact
@@ -23,12 +25,15 @@ def cases(target: Target) -> list[Case]:
     return [Case(target, LAYER, "state-machine", fact, matrix_row="semantics: state machine")]
 
 
-def test_moderation_semantics(case: Case, target: Target, wire: Wire, run_profile: dict) -> None:
+def test_moderation_semantics(case: Case, target: Target, wire: Wire, run_profile: dict,
+                              request: pytest.FixtureRequest) -> None:
     context = semantics.Context(target, wire, float(target.capabilities.get("realtime_budget_s", 0)))
     case.extra["behaviours"] = {}
+    seeded = request.config.getoption("hypothesis_seed", None) is not None
     try:
         case.extra["behaviours"] = semantics.run(target.api, context, examples=run_profile["machine_examples"],
-                                                 steps=run_profile["machine_steps"], shrink=run_profile["shrink"])
+                                                 steps=run_profile["machine_steps"], shrink=run_profile["shrink"],
+                                                 seeded=seeded)
     finally:
         if not case.extra["behaviours"]:
             case.extra["behaviours"] = dict(semantics.machine_for(target.api).behaviours)

@@ -95,15 +95,20 @@ def machine_for(platform: str) -> type[ModelMachine]:
     return module.Machine
 
 
-def run(platform: str, context: Context, *, examples: int, steps: int, shrink: bool = True) -> dict[str, str]:
+def run(platform: str, context: Context, *, examples: int, steps: int, shrink: bool = True,
+        seeded: bool = False) -> dict[str, str]:
     """Run the platform's machine against the target; returns the behaviours it checked.
-    A violation raises SemanticViolation with hypothesis' minimal step sequence in its text."""
+    A violation raises SemanticViolation with hypothesis' step sequence in its text.
+
+    Without a seed the run is derandomized: the same target gives the same outcome on every run
+    (no flaky gate). `seeded`: the run was given `--hypothesis-seed` (chatcontract run --seed N),
+    which hypothesis' pytest plugin applies to every test; each seed explores other sequences,
+    and the same seed replays the same ones."""
     machine = machine_for(platform)
     machine.context = context
     machine.behaviours = {}
-    # Derandomized: the same target gives the same outcome on every run (no flaky gate).
     config = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                      derandomize=True, suppress_health_check=list(HealthCheck), print_blob=False,
+                      derandomize=not seeded, suppress_health_check=list(HealthCheck), print_blob=False,
                       phases=[p for p in Phase if p is not Phase.explain and (shrink or p is not Phase.shrink)])
     try:
         run_state_machine_as_test(machine, settings=config)
