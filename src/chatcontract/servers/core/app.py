@@ -7,6 +7,8 @@ routing 404/405 into the vendor's own error body (never a framework default), an
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -15,10 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from chatcontract.servers.core.auth import Authenticator
 from chatcontract.servers.core.clock import Clock
 from chatcontract.servers.core.errors import VendorError
 from chatcontract.servers.core.faults import FaultMiddleware, Faults
 from chatcontract.servers.core.hooks import hook_routes
+from chatcontract.servers.core.seed import load_seed
 
 
 def vendor_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -74,3 +78,34 @@ def route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]
         return await handler(request)
 
     return Route(path, dispatch, methods=list(handlers))
+
+
+def assemble(
+    platform: str,
+    state_class: Callable[..., Any],
+    make_routes: Callable[[Any, Authenticator], list[BaseRoute]],
+    render_http_error: Callable[..., VendorError],
+    *,
+    test_hooks: bool = False,
+    clock: Clock | None = None,
+    seed_path: Path | None = None,
+    faults: Faults | None = None,
+    errors_need_clock: bool = False,
+) -> Starlette:
+    """A platform's whole server: its seed, its state on a clock, its routes behind the spec's auth.
+
+    Every platform's `create_app` is this call with its own state class, routes and error renderer
+    (`errors_need_clock`: the renderer stamps bodies with the server's time, as Agora's do)."""
+    clock = clock or Clock()
+    faults = faults or Faults(platform)
+    seed = load_seed(platform, seed_path)
+    state = state_class(seed, clock, faults)
+    return build_app(
+        routes=make_routes(state, Authenticator(platform, seed["identities"])),
+        clock=clock,
+        reset=state.reset,
+        render_http_error=partial(render_http_error, clock=clock) if errors_need_clock else render_http_error,
+        test_hooks=test_hooks,
+        state=state,
+        faults=faults,
+    )

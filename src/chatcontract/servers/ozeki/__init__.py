@@ -7,11 +7,9 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from chatcontract.servers.core.app import build_app
-from chatcontract.servers.core.auth import Authenticator
+from chatcontract.servers.core.app import assemble
 from chatcontract.servers.core.clock import Clock
 from chatcontract.servers.core.faults import Faults
-from chatcontract.servers.core.seed import load_seed
 from chatcontract.servers.ozeki import errors
 from chatcontract.servers.ozeki.routes import routes
 from chatcontract.servers.ozeki.state import OzekiState
@@ -19,16 +17,5 @@ from chatcontract.servers.ozeki.state import OzekiState
 
 def create_app(*, test_hooks: bool = False, clock: Clock | None = None, seed_path: Path | None = None,
                faults: Faults | None = None) -> Starlette:
-    clock = clock or Clock()
-    faults = faults or Faults("ozeki")
-    seed = load_seed("ozeki", seed_path)
-    state = OzekiState(seed, clock, faults)
-    return build_app(
-        routes=routes(state, Authenticator("ozeki", seed["identities"])),
-        clock=clock,
-        reset=state.reset,
-        render_http_error=errors.http_error,
-        test_hooks=test_hooks,
-        state=state,
-        faults=faults,
-    )
+    return assemble("ozeki", OzekiState, routes, errors.http_error, test_hooks=test_hooks, clock=clock,
+                    seed_path=seed_path, faults=faults)
