@@ -26,8 +26,10 @@ class SpecError(Exception):
     """A spec or schema file that cannot be found or read."""
 
 
+@cache
 def data_root() -> Path:
-    """The folder holding `specs/` and `schemas/`: the checkout, or the installed package data."""
+    """The folder holding `specs/` and `schemas/`: the checkout, or the installed package data
+    (found once per process: every spec lookup starts here)."""
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "specs").is_dir() and (checkout / "schemas").is_dir():
         return checkout
