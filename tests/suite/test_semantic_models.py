@@ -52,3 +52,19 @@ def test_a_mute_kept_from_before_still_counts_when_the_shorter_one_ran_out(agora
     machine.hook("POST", "/reset")  # the server forgets every mute behind the model's back
     with pytest.raises(semantics.SemanticViolation, match=r"member02 is muted .* but not in its mute list"):
         machine.check_room(machine.rooms[0])
+
+
+def test_a_violation_that_does_not_replay_is_still_a_failure_of_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis replays a failing example; on a real target without a reset hook the replay can
+    pass. The violation was still seen, so it is reported as the target's failure, saying so."""
+    from hypothesis.errors import FlakyFailure
+
+    def flaky(*_args: object, **_kwargs: object) -> None:
+        seen = semantics.SemanticViolation("semantics: mute then read back", "5004 muted but not listed")
+        raise FlakyFailure("Inconsistent results", [seen])
+
+    monkeypatch.setattr(semantics, "run_state_machine_as_test", flaky)
+    with pytest.raises(semantics.SemanticViolation) as caught:
+        semantics.run("plugdj", semantics.Context(None, None, 0.0), examples=1, steps=1)  # type: ignore[arg-type]
+    assert caught.value.behaviour == "semantics: mute then read back"
+    assert "5004 muted but not listed" in caught.value.text and "seen once" in caught.value.text

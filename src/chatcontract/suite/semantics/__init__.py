@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import httpx
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyFailure
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from chatcontract import specs
@@ -84,6 +85,14 @@ class ModelMachine(RuleBasedStateMachine):
         return True
 
 
+def _first_leaf(group: BaseExceptionGroup) -> "SemanticViolation":
+    for exc in group.exceptions:
+        found = _first_leaf(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, SemanticViolation):
+            return found
+    raise LookupError("no SemanticViolation in the group")
+
+
 def doc(platform: str, operation_id: str, *more: str | int) -> str:
     """`specs/<platform>.yaml#pointer (vendor url)` for a check's message."""
     fact = Fact.of_operation(specs.operation_by_id(platform, operation_id), *more)
@@ -117,4 +126,14 @@ def run(platform: str, context: Context, *, examples: int, steps: int, shrink: b
         steps = [n for n in getattr(exc, "__notes__", []) if n.strip() and not n.startswith("Failing test case")]
         label = "steps (shrunk)" if shrink else "steps"
         raise SemanticViolation(exc.behaviour, f"{exc.text}\n{label}:\n" + "\n".join(steps)) from None
+    except FlakyFailure as group:
+        # The violation was seen, then the same steps passed when hypothesis replayed them: the
+        # target answered the same calls two ways (or something else changed it meanwhile).
+        seen, _ = group.split(SemanticViolation)
+        if seen is None:
+            raise
+        first = _first_leaf(seen)
+        raise SemanticViolation(first.behaviour, f"{first.text}\n(seen once; a replay of the same steps did not "
+                                                 "show it again: the target is inconsistent or was changed "
+                                                 "by another client meanwhile)") from None
     return dict(machine.behaviours)
