@@ -105,7 +105,18 @@ def validator_at(document: Path, pointer: str = "") -> Draft202012Validator:
 
 @lru_cache(maxsize=1024)
 def _validator(uri: str, pointer: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"{uri}#{pointer}"}, registry=registry())
+    return Draft202012Validator({"$ref": f"{uri}#{pointer}"}, registry=_preloaded_registry(data_root()))
+
+
+@cache
+def _preloaded_registry(root: Path) -> Registry:
+    """Every spec and schema file, loaded and crawled once. A validator whose registry lacks a
+    file retrieves and crawls it again on every validation (referencing keeps what a lookup
+    retrieves only for that lookup), which made response checks the suite's main cost."""
+    files = [p.resolve() for folder in ("specs", "schemas") for p in sorted((root / folder).rglob("*"))
+             if p.suffix in (".yaml", ".json")]
+    resources = [(path.as_uri(), DRAFT202012.create_resource(read_document(path))) for path in files]
+    return registry().with_resources(resources).crawl()
 
 
 def pointer(*parts: str | int) -> str:
