@@ -1,5 +1,6 @@
 """Root pytest configuration for chatcontract.
 
-The spec self-checks live in `tests/specs/`; the conformance suite's options (targets, base URL,
-profiles) will be registered here so they work from any folder.
+Nothing is configured here: the conformance suite's options (--target, --base-url, --profile…)
+come from its pytest plugin, registered as the `chatcontract` pytest11 entry point, so they work
+from any folder; the tests' fixtures live beside them (tests/*/conftest.py).
 """

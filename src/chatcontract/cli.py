@@ -121,6 +121,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Build the offline documentation site (and serve it on loopback with --serve)."""
+    from chatcontract.docs import results, site
+
+    if not 0 <= args.port <= 65535:
+        raise specs.SpecError(f"--port {args.port} is out of range")
+    source = args.results or (Path("reports") / "results.json")
+    run = None
+    if args.results is not None or source.exists():
+        run = site.Run(results.Results.of(results.load(source)), str(source))
+    index = site.build(args.out, run)
+    console.print(f"site written to {index}" + (f" with the results of {source}" if run else " (no results.json found)"),
+                  highlight=False, soft_wrap=True)
+    if not args.serve:
+        return EXIT_OK
+    from chatcontract.docs import serve
+
+    try:
+        serve.serve_forever(args.out, port=args.port, announce=lambda url: print(f"serving {url}", flush=True))
+    except RuntimeError as exc:
+        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
+        return EXIT_HARNESS
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatcontract", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=("fast", "default", "thorough"), default="default")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
                      help="where junit.xml, results.json and summary.md go (default: reports/)")
-    run.add_argument("--seed", type=int, metavar="N", help="seed for schemathesis' generated data")
+    run.add_argument("--seed", type=int, metavar="N", help="seed for generated data and state-machine sequences (the same seed replays a run)")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run targets in parallel on N worker processes (pytest-xdist)")
     run.add_argument("--baseline", type=Path, metavar="FILE", help="accepted failures per target (see README)")
@@ -157,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="switch on a deviation from servers/<platform>/faults.yaml (repeatable; one platform only)")
     srv.add_argument("--allow-remote", action="store_true", help=argparse.SUPPRESS)
     srv.set_defaults(func=cmd_serve)
+
+    docs = sub.add_parser("docs", help="build the offline documentation site (specs, decisions, latest results)")
+    docs.add_argument("--out", type=Path, default=Path("reports") / "site", metavar="DIR",
+                      help="where the site goes (default: reports/site/)")
+    docs.add_argument("--results", type=Path, metavar="FILE",
+                      help="a run's results.json to show beside each operation (default: reports/results.json if present)")
+    docs.add_argument("--serve", action="store_true", help="then serve the site on 127.0.0.1 until Ctrl-C")
+    docs.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
+    docs.set_defaults(func=cmd_docs)
 
     inv = sub.add_parser("inventory", help="list every documented operation")
     inv.add_argument("--api", action="append", metavar="NAME", help="limit to one platform (repeatable)")
