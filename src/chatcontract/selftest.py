@@ -33,12 +33,17 @@ class Verdict:
     ok: bool
     caught_by: list[str]  # test ids that failed
     first_message: str
-    seconds: float
+    seconds: float  # wall time of the whole pytest run (start-up, collection, every test)
+    detection_s: float | None = None  # test time until the first failing test ended (None: nothing failed)
+    layers_failed: list[str] | None = None  # the layers with a failing test
+    exit_code: int | None = None
 
 
-def run_one(platform: str, fault: str, *, profile: str, workdir: Path, only_expected_layer: bool = False) -> Verdict:
+def run_one(platform: str, fault: str, *, profile: str, workdir: Path, only_expected_layer: bool = False,
+            stop_at_first_failure: bool = False) -> Verdict:
     """Run the suite against `platform` with `fault` on. `only_expected_layer` runs just the layer
-    the fault should be caught by (faster; tolerated variants always run every layer)."""
+    the fault should be caught by (faster; tolerated variants always run every layer);
+    `stop_at_first_failure` ends the run at the first failing test (pytest -x: time to a verdict)."""
     entry = catalog(platform)[fault]
     server = start_in_thread(platform, test_hooks=True, faults=(fault,))
     try:
@@ -49,22 +54,35 @@ def run_one(platform: str, fault: str, *, profile: str, workdir: Path, only_expe
         report_dir = workdir / f"report-{platform}-{fault}"
         started = time.monotonic()
         layers = ["--layer", entry["caught_by"]] if only_expected_layer and entry["kind"] == "fault" else []
-        subprocess.run(
+        finished = subprocess.run(
             [sys.executable, "-m", "pytest", str(SUITE_DIR), *layers, "--target", str(target_file), "--profile", profile,
-             "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir)],
+             "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *(["-x"] if stop_at_first_failure else [])],
             capture_output=True, text=True, timeout=600,
         )
         seconds = time.monotonic() - started
     finally:
         server.stop()
-    results = json.loads((report_dir / "results.json").read_text())["results"]
+    results_file = report_dir / "results.json"
+    if not results_file.exists():  # the harness itself failed: never counts as caught
+        tail = (finished.stderr or finished.stdout).strip().splitlines()[-1:] or ["no output"]
+        return Verdict(platform, fault, entry["kind"], entry.get("caught_by", "-"), False, [],
+                       f"harness error (exit {finished.returncode}): {tail[0]}", seconds, None, [], finished.returncode)
+    results = json.loads(results_file.read_text())["results"]
     failed = [r for r in results if r["outcome"] in ("fail", "error")]
+    detection_s = None
+    elapsed = 0.0
+    for r in results:  # results are recorded in the order the tests ran (no xdist here)
+        elapsed += r["duration_s"]
+        if r["outcome"] in ("fail", "error"):
+            detection_s = round(elapsed, 2)
+            break
     if entry["kind"] == "tolerated":
         ok = not failed
     else:
         ok = any(r["layer"] == entry["caught_by"] and r["outcome"] == "fail" for r in failed)
     return Verdict(platform, fault, entry["kind"], entry.get("caught_by", "-"), ok,
-                   [r["id"] for r in failed], failed[0]["message"] if failed else "", seconds)
+                   [r["id"] for r in failed], failed[0]["message"] if failed else "", seconds,
+                   detection_s, sorted({r["layer"] for r in failed}), finished.returncode)
 
 
 def main(argv: list[str] | None = None) -> int:
