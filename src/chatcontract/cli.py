@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -110,9 +111,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def announce(platform: str, base_url: str) -> None:
         console.print(f"{platform:<12} {base_url}", highlight=False)
 
+    return _serve_until_interrupted(lambda: asyncio.run(serve.serve_forever(
+        platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
+        target_dir=args.write_targets, announce=announce, faults=tuple(args.fault))))
+
+
+def _serve_until_interrupted(serve_forever: Callable[[], object]) -> int:
+    """Run a server until Ctrl-C (exit 0); one that cannot start is one line and exit 3."""
     try:
-        asyncio.run(serve.serve_forever(platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
-                                        target_dir=args.write_targets, announce=announce, faults=tuple(args.fault)))
+        serve_forever()
     except RuntimeError as exc:
         errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
         return EXIT_HARNESS
@@ -138,14 +145,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return EXIT_OK
     from chatcontract.docs import serve
 
-    try:
-        serve.serve_forever(args.out, port=args.port, announce=lambda url: print(f"serving {url}", flush=True))
-    except RuntimeError as exc:
-        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
-        return EXIT_HARNESS
-    except KeyboardInterrupt:
-        pass
-    return EXIT_OK
+    return _serve_until_interrupted(
+        lambda: serve.serve_forever(args.out, port=args.port, announce=lambda url: print(f"serving {url}", flush=True)))
 
 
 def build_parser() -> argparse.ArgumentParser:
