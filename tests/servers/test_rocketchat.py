@@ -10,13 +10,12 @@ Every documented error body the server can produce is compared with the spec's n
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from chatcontract import specs
-from chatcontract.servers.core.seed import load_seed
 from tests.servers.conftest import advance_clock, conforms, live_server
 
 PLATFORM = "rocketchat"
@@ -26,27 +25,6 @@ MUTE = "/api/v1/rooms.muteUser"
 UNMUTE = "/api/v1/rooms.unmuteUser"
 OP = {IGNORE: "rocketchatIgnoreUser", GET_ONE: "rocketchatGetSubscription",
       MUTE: "rocketchatMuteUser", UNMUTE: "rocketchatUnmuteUser"}
-
-
-@pytest.fixture(scope="module")
-def _client() -> Iterator[httpx.Client]:
-    # One client for the module: building an httpx.Client loads a TLS context (~0.1 s), which
-    # conftest's `api` pays per test; plain-HTTP loopback needs none (verify=False).
-    with httpx.Client(base_url=live_server(PLATFORM).base_url, timeout=10, verify=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def seed() -> dict:
-    """conftest's `seed`, parsed once per module; read-only."""
-    return load_seed(PLATFORM)
-
-
-@pytest.fixture
-def api(_client: httpx.Client) -> httpx.Client:
-    """conftest's `api` (live server, state reset before each test), sharing one client."""
-    _client.post("/_chatcontract/reset").raise_for_status()
-    return _client
 
 
 def creds(seed: dict, identity: str) -> dict[str, str]:

@@ -8,41 +8,19 @@ list); vendors.md §5 and §6.28-32; clients.md §1 (what the Python SDK sends: 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from chatcontract import specs
-from chatcontract.servers.core.seed import load_seed
 from chatcontract.servers.sendbird import errors
 from chatcontract.servers.sendbird.state import Code
-from tests.servers.conftest import advance_clock, conforms, live_server
+from tests.servers.conftest import advance_clock, conforms
 
 PLATFORM = "sendbird"
 LIST, BLOCK, UNBLOCK = "sendbirdListBlockedUsers", "sendbirdBlockUser", "sendbirdUnblockUser"
-
-
-@pytest.fixture(scope="module")
-def _client() -> Iterator[httpx.Client]:
-    # One client for the module: building an httpx.Client loads a TLS context (~0.1 s), which
-    # conftest's `api` pays per test; plain-HTTP loopback needs none (verify=False).
-    with httpx.Client(base_url=live_server(PLATFORM).base_url, timeout=10, verify=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def seed() -> dict:
-    """conftest's `seed`, parsed once per module (the YAML takes ~40 ms to parse); read-only."""
-    return load_seed(PLATFORM)
-
-
-@pytest.fixture
-def api(_client: httpx.Client) -> httpx.Client:
-    """conftest's `api` (live server, state reset before each test), sharing one client."""
-    _client.post("/_chatcontract/reset").raise_for_status()
-    return _client
 
 
 def _token(seed: dict, identity: str = "master") -> dict[str, str]:
