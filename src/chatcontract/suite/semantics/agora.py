@@ -6,9 +6,10 @@ must fall in (request time + `mute_duration`, measured on this side before and a
 widened by SKEW_MS); a permanent mute (`-1`) is None, whose `expire` is undocumented (decision
 20). After a repeated mute the old and the new mute are both possible (decision 27) until a
 list read says which one the server kept; when the clock runs past one of them, it becomes ENDED
-(that reading leaves the user unmuted), so the user is "surely muted" only if every reading says so. The room-wide mute (`…/ban`) is not in the model: it
-must leave the list exactly as it was. Targets without reset start from what they list; targets
-without the clock hook skip expiry (mute lengths are a minute or more, so nothing runs out).
+(that reading leaves the user unmuted), so the user is "surely muted" only if every reading says
+so. The room-wide mute (`…/ban`) is not in the model: it must leave the list exactly as it
+was. Targets without reset start from what they list; targets without the clock hook skip
+expiry (mute lengths are a minute or more, so nothing runs out).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def surely_active(options: list[Option], now: float) -> bool:
 
 
 def surely_over(options: list[Option], now: float) -> bool:
-    return all(o is ENDED or (isinstance(o, Window) and now > o.hi + SKEW_MS) for o in options)
+    return all(o is ENDED for o in run_out(options, now))
 
 
 def run_out(options: list[Option], now: float) -> list[Option]:
