@@ -10,12 +10,14 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import unquote, unquote_to_bytes
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from chatcontract.servers.core.auth import Authenticator
 from chatcontract.servers.core.clock import Clock
@@ -67,17 +69,37 @@ def build_app(
     return app
 
 
-def route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
+class SegmentRoute(Route):
+    """A route matched on the raw path's segments: an id containing `/` (sent as `%2F`) stays one
+    path parameter. (Starlette matches the decoded path, where `a%2Fb` is two segments.)"""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if scope.get("type") != "http" or not raw:
+            return super().matches(scope)
+        # Each segment decoded, then only `%` and `/` encoded again: reversible, and `/` is left
+        # to separate segments. The parameters are decoded once more after matching.
+        segments = [unquote_to_bytes(s).decode("utf-8", "replace").replace("%", "%25").replace("/", "%2F")
+                    for s in raw.split(b"?", 1)[0].split(b"/")]
+        match, child = super().matches({**scope, "path": "/".join(segments)})
+        if "path_params" in child:
+            child["path_params"] = {k: unquote(v) if isinstance(v, str) else v for k, v in child["path_params"].items()}
+        return match, child
+
+
+def route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]]], *,
+          raw_segments: bool = False) -> Route:
     """One route for every method a path serves, so a 405 names them all in `Allow`.
 
     (Separate Starlette routes for one path would each answer 405 listing only their own method.)
+    `raw_segments`: match the raw path's segments (ids that may contain `/`), see SegmentRoute.
     """
 
     async def dispatch(request: Request) -> Response:
         handler = handlers.get(request.method) or handlers["GET"]  # HEAD is served as GET
         return await handler(request)
 
-    return Route(path, dispatch, methods=list(handlers))
+    return (SegmentRoute if raw_segments else Route)(path, dispatch, methods=list(handlers))
 
 
 def assemble(

@@ -48,7 +48,10 @@ def _coerce(raw: str, schema: dict[str, Any]) -> Any:
     types = schema.get("type")
     types = types if isinstance(types, list) else [types]
     if "integer" in types and re.fullmatch(r"-?\d+", raw):
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:  # longer than Python converts (4,300 digits): left a string, so invalid
+            return raw
     if "number" in types:
         try:
             return float(raw)
@@ -137,11 +140,16 @@ class OperationContract:
             return NO_BODY, None
         try:
             return json.loads(raw), None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return NO_BODY, RequestProblem("body-malformed", "", str(exc))
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and a number too long to convert;
+        # RecursionError is JSON nested deeper than the parser goes. All are a malformed body.
+        except (ValueError, RecursionError) as exc:
+            return NO_BODY, RequestProblem("body-malformed", "", str(exc).splitlines()[0][:200])
 
     def check_body(self, body: Any) -> RequestProblem | None:
         if self.body_validator is None or body is NO_BODY:
             return None
-        error = best_match(self.body_validator.iter_errors(body))
+        try:
+            error = best_match(self.body_validator.iter_errors(body))
+        except RecursionError:  # parsed, but nested too deep to validate
+            return RequestProblem("body-malformed", "", "the body is nested too deeply")
         return None if error is None else _problem_from(error)

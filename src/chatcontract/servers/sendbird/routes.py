@@ -7,6 +7,9 @@ follows the spec's named examples: `list` outside the enum 400111, `limit` not a
 and outside 1-100 400113, a body that is not JSON (or not an object) 400403, no body or none of
 `target_id` / `user_ids` / `users` 400105, a wrong type 400100 (string) or 400102 (list), a blank
 ID 400151, more IDs than allowed 400203.
+
+User ids travel URL-encoded in the path ([SB-list]) and may contain `/`: the routes match the
+raw path's segments (core `route(..., raw_segments=True)`), so `a%2Fb` is the user `a/b`.
 """
 
 from __future__ import annotations
@@ -164,6 +167,6 @@ def routes(state: SendbirdState, auth: Authenticator) -> list[Route]:
         return JSONResponse({})  # a JSON object, never an empty body (vendors.md §6.29)
 
     return [
-        route("/v3/users/{user_id}/block", {"GET": list_blocked, "POST": block}),
-        route("/v3/users/{user_id}/block/{target_id}", {"DELETE": unblock}),
+        route("/v3/users/{user_id}/block", {"GET": list_blocked, "POST": block}, raw_segments=True),
+        route("/v3/users/{user_id}/block/{target_id}", {"DELETE": unblock}, raw_segments=True),
     ]
