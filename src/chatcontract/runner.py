@@ -8,6 +8,7 @@ failure the baseline does not accept -> 1, else 0.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -16,21 +17,37 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from chatcontract import exitcodes, specs
+from chatcontract import exitcodes, speccheck, specs
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite.plugin import SUITE_DIR
 from chatcontract.suite.reports import matrix_from_document
 from chatcontract.targets import TargetError, check_base_url, load_target
 
 
-def _preflight(targets: list[Path], baseline: Path | None, base_url: str | None) -> None:
+def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base_url: str | None,
+               report_dir: Path) -> None:
     for platform in specs.platforms():
         specs.load_spec(platform)  # a spec that fails to load is a SpecError, one line
     if base_url:
         check_base_url(base_url, "--base-url")
-    for path in targets:
-        load_target(path, base_url=base_url)
+    loaded = [load_target(path, base_url=base_url) for path in targets]
+    names = [t.name for t in loaded]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise TargetError(f"two targets are named {duplicates[0]!r}; give one a `name:`")
+    # A spec that parses but is broken (a $ref to a missing file, not OpenAPI) stops the run here,
+    # in one line, rather than as an error in every check (~0.2 s per platform).
+    for platform in sorted({t.api for t in loaded} or set(apis) or set(specs.platforms())):
+        problems = speccheck.check_openapi(platform) + speccheck.check_refs(platform)
+        if problems:
+            raise specs.SpecError(f"{problems[0]} (run `chatcontract check --api {platform}`)")
     baseline_file.load(str(baseline) if baseline else None)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TargetError(f"--report-dir {report_dir}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(report_dir, os.W_OK):
+        raise TargetError(f"--report-dir {report_dir}: not writable")
 
 
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
@@ -81,7 +98,7 @@ def _show(document: dict[str, Any], console: Console) -> None:
 def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
         baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = ()) -> int:
     try:
-        _preflight(targets, baseline, base_url)
+        _preflight(targets, apis, baseline, base_url, report_dir)
     except (TargetError, specs.SpecError) as exc:
         errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
         return exitcodes.USAGE

@@ -3,21 +3,27 @@
 A target file (YAML) names the platform (`api`), its `base_url`, named `credentials`, the
 `fixtures` (ids that exist on it) and optional `capabilities`. Its general shape is
 `schemas/chatcontract/target.schema.json`; which identities and fixtures a platform needs is the
-spec's `x-target`. Every problem is reported as one line (`TargetError`), never a traceback.
+spec's `x-target`. Every problem is reported as one line (`TargetError`), never a traceback; a
+spec whose `x-target` cannot be used is a `specs.SpecError`, also one line.
+
+Redaction hides each credential in the forms it can take on the way out: as written, URL-encoded
+(query strings, cookies), JSON-escaped (a body quoted in a report) and base64 (HTTP Basic).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import SchemaError, best_match
 
 from chatcontract import specs
 
@@ -59,8 +65,9 @@ class Target:
         return sorted(values, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, REDACTED)
+        forms = {form for secret in self.secrets() for form in encoded_forms(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
         return text
 
     def redacted(self) -> dict[str, Any]:
@@ -77,6 +84,16 @@ class Target:
         }
 
 
+def encoded_forms(secret: str) -> list[str]:
+    """`secret` as written and as it reads once URL-encoded, JSON-escaped or base64-encoded."""
+    raw = secret.encode()
+    forms = [secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
+             json.dumps(secret, ensure_ascii=False)[1:-1]]
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms += [encoded, encoded.rstrip("=")]
+    return list(dict.fromkeys(f for f in forms if f))
+
+
 def _validator() -> Draft202012Validator:
     schema = specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json")
     return Draft202012Validator(schema)
@@ -84,7 +101,12 @@ def _validator() -> Draft202012Validator:
 
 def target_requirements(platform: str) -> dict[str, Any]:
     """The spec's `x-target`: identities, fixtures (JSON Schemas) and error-identity pointers."""
-    return specs.load_spec(platform)["x-target"]
+    spec = specs.load_spec(platform)
+    found = spec.get("x-target") if isinstance(spec, dict) else None
+    if not isinstance(found, dict) or not all(isinstance(found.get(k), dict) for k in ("identities", "fixtures")):
+        raise specs.SpecError(f"specs/{platform}.yaml has no usable x-target (identities and fixtures, see "
+                              f"specs/extensions.md); run `chatcontract check --api {platform}`")
+    return found
 
 
 def _where(error: Any) -> str:
@@ -92,13 +114,19 @@ def _where(error: Any) -> str:
 
 
 def check_base_url(url: str, where: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        raise TargetError(f"{where}: base_url {url!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError(f"{where}: base_url {url!r} is not an http(s) URL with a host")
     try:
         parts.port
     except ValueError:
         raise TargetError(f"{where}: base_url {url!r} has an invalid port") from None
+    if parts.username is not None or parts.password is not None:
+        # Reports show the base URL; a credential in it would be shown too.
+        raise TargetError(f"{where}: base_url must not carry a user or password (put credentials under `credentials:`)")
     return url.rstrip("/")
 
 
@@ -122,8 +150,13 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
                 raise TargetError(f"{where}: credentials.{identity}.{scheme} is missing (securityScheme {scheme!r})")
     for name, schema in needs["fixtures"].items():
         if name not in document["fixtures"]:
-            raise TargetError(f"{where}: fixtures.{name} is missing ({schema['description']})")
-        problem = best_match(Draft202012Validator(schema).iter_errors(document["fixtures"][name]))
+            description = schema.get("description", "see x-target in the spec") if isinstance(schema, dict) else ""
+            raise TargetError(f"{where}: fixtures.{name} is missing ({description})")
+        try:
+            problem = best_match(Draft202012Validator(schema).iter_errors(document["fixtures"][name]))
+        except (SchemaError, TypeError, AttributeError, LookupError) as exc:
+            raise specs.SpecError(f"specs/{api}.yaml: x-target.fixtures.{name} is not a usable JSON Schema "
+                                  f"({type(exc).__name__})") from None
         if problem is not None:
             raise TargetError(f"{where}: fixtures.{name}: {problem.message}")
     url = check_base_url(base_url or document["base_url"], where)
@@ -146,6 +179,8 @@ def load_target(path: Path, *, base_url: str | None = None) -> Target:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise TargetError(f"{path}: cannot read the target file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise TargetError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -21,6 +21,7 @@ from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
 from chatcontract import specs
+from chatcontract.suite.guarded import guarded_session
 from chatcontract.suite.wire import fixture_name
 from chatcontract.targets import Target
 
@@ -129,17 +130,23 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     if operation is None:
         raise specs.SpecError(f"schemathesis found no operation {op_spec.label} in specs/{target.api}.yaml")
     calls = 0
+    # Every call goes through the suite's guarded wire: the request timeout bounds each whole
+    # exchange (a dripping target cannot hold the run), bodies are capped, no redirect is followed.
+    session = guarded_session()
 
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
         if on_call is not None:
             on_call(case)
-        case.call_and_validate()
+        case.call_and_validate(session=session)
 
     test = build_operation_test(config=schema.config, operation=operation, test_func=check,
                                 given_kwargs={}, feedback=FeedbackSources())
     # Hypothesis' "Falsifying example" print would show the case, credentials included.
-    with hypothesis.reporting.with_reporter(lambda _message: None):
-        test()
+    try:
+        with hypothesis.reporting.with_reporter(lambda _message: None):
+            test()
+    finally:
+        session.close()
     return calls

@@ -1,7 +1,9 @@
 """The five outcomes of a conformance test, never blurred: pass, fail, skip, disabled, error.
 
 `fail` means the target is wrong; `error` means the harness or the network failed (the target
-was unreachable, a connection broke, a fixture the target file promised is missing).
+was unreachable, a connection broke or timed out, a fixture the target file promised is missing).
+A group of problems (schemathesis reports several distinct failures at once) is a `fail` when at
+least one of them is a deviation of the target, else an `error`; its one-line reason names them.
 """
 
 from __future__ import annotations
@@ -64,12 +66,46 @@ class Recorder:
             self.targets.setdefault(target["name"], target)
 
 
-def _exception_kind(excinfo: Any) -> str:
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _deciding(exc: BaseException) -> BaseException:
+    """The exception that decides the outcome. A layer that re-raises a group of problems with a
+    one-line lead (`raise AssertionError(...) from None`) keeps the group as its context."""
+    context = exc.__context__
+    if exc.__suppress_context__ and isinstance(context, BaseExceptionGroup) and not isinstance(exc, BaseExceptionGroup):
+        return context
+    return exc
+
+
+def _is_deviation(exc: BaseException) -> bool:
     """A deviation of the target is an AssertionError; anything else is the harness or network."""
-    names = {cls.__name__ for cls in type(excinfo.value).__mro__}
-    if names & set(_HARNESS_ERRORS) or not isinstance(excinfo.value, AssertionError):
-        return "error"
-    return "fail"
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, AssertionError) and not names & set(_HARNESS_ERRORS)
+
+
+def _exception_kind(excinfo: Any) -> str:
+    return "fail" if any(_is_deviation(leaf) for leaf in _leaves(_deciding(excinfo.value))) else "error"
+
+
+def _title(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0].strip()
+    return first if _is_deviation(exc) else f"{type(exc).__name__}: {first}".rstrip(": ")
+
+
+def _group_reason(exc: BaseException, lead: str) -> str | None:
+    """`<lead's label>: N problems: title; title` for a group of problems, else None."""
+    group = _deciding(exc)
+    if not isinstance(group, BaseExceptionGroup):
+        return None
+    titles = list(dict.fromkeys(_title(leaf) for leaf in _leaves(group)))
+    label, sep, _ = lead.partition(": ")
+    prefix = f"{label}: " if sep and " " not in label else ""
+    count = f"{len(titles)} problems: " if len(titles) > 1 else ""
+    return prefix + count + "; ".join(titles)
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -99,10 +135,15 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None], disabled_pr
         if call.excinfo is None:  # a strict XPASS: the baseline lists a failure that now passes
             return Outcome("fail", "this check now passes: remove it from the baseline so the list only shrinks")
         kind = _exception_kind(call.excinfo)
-        text = str(call.excinfo.value) or type(call.excinfo.value).__name__
-        if kind == "error":
-            text = f"{type(call.excinfo.value).__name__}: {text}"
-        return Outcome(kind, *_split(text))
+        exc = call.excinfo.value
+        text = str(exc) or type(exc).__name__
+        if kind == "error" and _deciding(exc) is exc:
+            text = f"{type(exc).__name__}: {text}"
+        message, detail = _split(text)
+        reason = _group_reason(exc, message)
+        if reason is not None:
+            message, detail = reason[:500], f"{message}\n{detail}".strip()
+        return Outcome(kind, message, detail)
     if report.when == "teardown" and report.failed and call.excinfo is not None:
         return Outcome("error", *_split(f"teardown: {call.excinfo.value}"))
     return None

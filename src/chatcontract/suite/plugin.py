@@ -25,6 +25,7 @@ from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
+from chatcontract.suite.guarded import guarded_client, probe
 from chatcontract.suite.wire import Wire
 from chatcontract.targets import Target, TargetError, from_document, load_target
 
@@ -146,11 +147,7 @@ def _reachability(config: pytest.Config, target: Target) -> str | None:
     """None when the target answers HTTP at all; else a one-line reason (cached per target)."""
     cache = config.stash[_reachable_key]
     if target.name not in cache:
-        try:
-            httpx.get(target.base_url + "/", timeout=min(target.request_timeout_s, 10), follow_redirects=False)
-            cache[target.name] = None
-        except httpx.HTTPError as exc:
-            cache[target.name] = f"target {target.name} unreachable at {target.base_url}: {type(exc).__name__}"
+        cache[target.name] = probe(target)  # bounded in total time, even against a dripping target
     return cache[target.name]
 
 
@@ -162,9 +159,10 @@ _hook_client_key = pytest.StashKey[httpx.Client]()
 
 
 def _hook_client(config: pytest.Config) -> httpx.Client:
-    """One client for the test hooks (a new one per call costs a TLS context, ~0.1 s)."""
+    """One client for the test hooks (a new one per call costs a TLS context, ~0.1 s); each call's
+    timeout bounds the whole exchange, redirects are not followed."""
     if _hook_client_key not in config.stash:
-        config.stash[_hook_client_key] = httpx.Client(follow_redirects=False)
+        config.stash[_hook_client_key] = guarded_client()
     return config.stash[_hook_client_key]
 
 

@@ -3,7 +3,10 @@
 A `Call` is one request in terms of the spec (operation, identity, parameters, body). `Wire`
 sends it to a target with the credentials the spec's securitySchemes say how to carry, and
 renders it as a copy-paste curl command with every credential replaced by `<redacted>`.
-Redirects are never followed, so a request never leaves the target's host.
+
+Every exchange goes through `guarded.guarded_client()`: the target's request timeout bounds the
+whole exchange, bodies are capped, redirects are never followed, so a request never leaves the
+target's host.
 
 Written by hand: the fixture-reference syntax and the x-request/x-provoke changes are this
 project's own data formats (specs/extensions.md); HTTP itself is httpx's.
@@ -22,6 +25,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from chatcontract import specs
+from chatcontract.suite.guarded import guarded_client
 from chatcontract.targets import ANONYMOUS, Target
 
 NOT_SET: Any = object()
@@ -159,7 +163,7 @@ class Wire:
 
     def __init__(self, target: Target, client: httpx.Client | None = None) -> None:
         self.target = target
-        self.client = client or httpx.Client(timeout=target.request_timeout_s, follow_redirects=False)
+        self.client = client or guarded_client(target.request_timeout_s)
         self._schemes = specs.security_schemes(target.api)
         self._required = specs.security_scheme_names(target.api)
         self.last: tuple[Prepared, httpx.Response | None] | None = None
