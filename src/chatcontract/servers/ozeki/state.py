@@ -128,7 +128,7 @@ class OzekiState:
                 {
                     "userid": caller,
                     "ismuted": bool(conversation.mutedby) if shared else caller in conversation.mutedby,
-                    "isfavorite": caller in conversation.favoriteby,
+                    "isfavorite": (caller in conversation.favoriteby) != self.faults.on("isfavorite-inverted"),
                     "hideid": own["hideid"],
                     "listitembackgroundcolor": own["listitembackgroundcolor"],
                 }

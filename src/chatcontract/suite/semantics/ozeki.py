@@ -187,6 +187,7 @@ class Machine(ModelMachine):
             self.expect(behaviour, entry is not None and entry["ismuted"] is want,
                         f"`{action}` of {key} as {who}: the caller's properties entry has "
                         f"ismuted={(entry or {}).get('ismuted')} (expected {want})", fact)
+            self.favorite_agrees(behaviour, returned, who, f"`{action}` of {key} as {who} returned")
             (self.mutedby[conversation].add if want else self.mutedby[conversation].discard)(me)
         self.last = (who, conversation, "repeat" if repeat else "member")
 
@@ -258,3 +259,16 @@ class Machine(ModelMachine):
             self.expect(self.blame(me, cid), entry is not None and entry["ismuted"] is (me in expected),
                         f"{viewer}'s `list` shows {cid} with its own properties entry "
                         f"ismuted={(entry or {}).get('ismuted')} (expected {me in expected})", fact)
+            self.favorite_agrees(self.blame(me, cid), listed[cid], viewer, f"{viewer}'s `list` shows")
+
+    def favorite_agrees(self, behaviour: str, conversation: dict[str, Any], identity: str, context: str) -> None:
+        """The caller's `isfavorite` follows `favoriteby` (operation x-decisions 6), as `ismuted`
+        follows `mutedby`; the suite never changes favorites, so this is their agreement only."""
+        entry = self.own(conversation, identity)
+        if entry is None:  # a missing entry is already reported by the `ismuted` check
+            return
+        listed = self.uid(identity) in _ids(conversation.get("favoriteby", []))
+        self.expect(behaviour, entry.get("isfavorite") is listed,
+                    f"{context} {conversation.get('id')} with the caller's isfavorite={entry.get('isfavorite')} but "
+                    f"the caller {'in' if listed else 'not in'} favoriteby={self.named(conversation.get('favoriteby', []))}",
+                    doc(P, OP, "x-decisions", 6))
