@@ -90,9 +90,11 @@ class PlugState:
             self._expire()
             now = self.clock.now_ms()
             unit = 1000 if self.faults.on("expires-in-ms") else 1
+            second_ms = 1001 if self.faults.on("expires-short-by-a-thousandth") else 1000
+            full = self.faults.on("expires-full-length")
             return [
                 {
-                    "expires": max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / 1000))) * unit,
+                    "expires": (m.seconds if full else max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / second_ms)))) * unit,
                     "moderator": self.users[m.moderator_id]["username"],
                     "reason": m.reason,
                     "id": m.user_id,
@@ -114,7 +116,8 @@ class PlugState:
             if self.faults.on("mute-not-recorded"):
                 return
             # A repeated mute replaces the earlier one (undocumented, vendors.md §6.15).
-            self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * 1000)
+            second_ms = 1001 if self.faults.on("expires-short-by-a-thousandth") else 1000
+            self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * second_ms)
 
     def unmute(self, caller: int, user_id: int) -> None:
         with self.lock:
