@@ -127,3 +127,32 @@ def test_probe_names_why_a_target_is_unreachable_in_one_line(servers: HostileSer
 def test_probe_calls_any_http_answer_reachable(servers: HostileServers, kind: str) -> None:
     assert probe(_target(servers.url(kind))) is None
     assert servers.recorder.hits == []
+
+
+
+
+def test_proxy_and_netrc_settings_in_the_environment_are_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A proxy from the environment would be another host, and a .netrc password an unasked-for
+    credential sent to the target: the suite's clients use neither."""
+    with HostileServers(kinds=("echo-500",)) as own:
+        url = own.url("echo-500") + "/_/mutes"
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login someone password NETRCSECRET\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        with requests.Session() as plain:  # control: an ordinary session does send the .netrc password
+            plain.get(url, timeout=BUDGET_S)
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, own.recorder_url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        with guarded_client(BUDGET_S) as client:
+            assert client.get(url).status_code == 500
+        session = guarded_session()
+        try:
+            assert session.get(url, timeout=BUDGET_S).status_code == 500
+        finally:
+            session.close()
+    assert own.recorder.hits == []
+    sent = [r["headers"].get("authorization") for r in own.echoed]
+    assert len(sent) == 3 and sent[0] is not None and sent[1:] == [None, None], sent

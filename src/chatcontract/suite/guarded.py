@@ -181,7 +181,10 @@ class GuardedTransport(httpx.HTTPTransport):
 def guarded_client(timeout: float = 10.0, *, verify: bool = True) -> httpx.Client:
     """An httpx client for talking to a target: `timeout` bounds each whole exchange, bodies are
     capped, redirects are not followed."""
-    return httpx.Client(transport=GuardedTransport(verify=verify), timeout=timeout, follow_redirects=False)
+    # trust_env=False: no proxy from the environment (traffic goes to the target and nowhere else,
+    # and a proxy transport would bypass the guard) and no .netrc credentials added to requests.
+    return httpx.Client(transport=GuardedTransport(verify=verify), timeout=timeout, follow_redirects=False,
+                        trust_env=False)
 
 
 class _GuardedAdapter(requests.adapters.BaseAdapter):
@@ -253,6 +256,7 @@ def guarded_session() -> requests.Session:
     """A requests session whose every exchange is guarded as `guarded_client`'s (for schemathesis:
     `case.call_and_validate(session=...)`). Redirects are not followed."""
     session = _NoRedirectSession()
+    session.trust_env = False  # as guarded_client: no proxy or .netrc from the environment
     adapter = _GuardedAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
