@@ -9,6 +9,7 @@ import re
 from jsonschema import Draft202012Validator
 
 from chatcontract import specs
+from chatcontract.suite.expect import pointer_value
 from chatcontract.suite.test_documented_errors import documented_errors
 
 _SCHEMA = specs.read_document(specs.schemas_dir() / "chatcontract" / "extensions.schema.json")
@@ -54,6 +55,12 @@ def test_conformance_extensions_are_well_formed_and_consistent(platform: str) ->
             problems.append(f"{op.operation_id} {key} {name}: x-trigger without x-provoke")
             continue
         problems += [f"{op.operation_id} {key} {name}: {e.message}" for e in _validator("provoke").iter_errors(provoke)]
+        identity = example.get("x-identity", [])
+        problems += [f"{op.operation_id} {key} {name} x-identity: {e.message}"
+                     for e in _validator("identity").iter_errors(identity)] if "x-identity" in example else []
+        for pointer in identity if isinstance(identity, list) else []:
+            if pointer_value(example.get("value"), pointer) is None:
+                problems.append(f"{op.operation_id} {key} {name}: x-identity {pointer} is not in the example's value")
         used.append(provoke)
     for node in used:
         problems += [f"identity {i!r} is not declared in x-target" for i in _identities(node) - declared_ids]

@@ -96,6 +96,8 @@ def _put(body: Any, pointer: str, value: Any) -> None:
         node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
     if isinstance(node, dict):
         node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value  # replace an item (e.g. /data/0); a pointer past the end changes nothing
 
 
 def _each(body: Any, pointer: str) -> list[str]:

@@ -111,7 +111,8 @@ class PlugState:
                 # Undocumented for mutes; bans/add answers an unknown user with requestError.
                 raise PlugProblem("not-found", "User not found")
             if target["role"] >= self.users[caller]["role"]:
-                raise PlugProblem("other", "This user cannot be muted")
+                raise PlugProblem("other", "You cannot mute this user" if self.faults.on("cannot-be-muted-text-changed")
+                                  else "This user cannot be muted")
             seconds = self.durations[duration]
             if self.faults.on("mute-not-recorded"):
                 return
