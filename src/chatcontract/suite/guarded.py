@@ -155,7 +155,7 @@ class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, *, verify: bool = True) -> None:
         # HTTPTransport.__init__ only builds its httpcore pool and has no option for the pool's
         # network backend, so the pool is built here: HTTPTransport's defaults plus the deadline
-        # backend (written for httpx 0.28 and httpcore 1.0, both to be pinned in pyproject.toml).
+        # backend (written for httpx 0.28 and httpcore 1.0, both pinned in pyproject.toml).
         self._deadline = _Deadline()
         self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(verify=verify),
                                              network_backend=_DeadlineBackend(self._deadline))
