@@ -48,6 +48,7 @@ MUTE_ALL_APART = "semantics: mute-all separate from the list"
 LIST_ANSWERS = "semantics: list answers"
 NON_MEMBER = "semantics: non-member refused, nothing muted"
 AT_MOST_60 = "semantics: at most 60 users per call"
+ENVELOPE = "semantics: the envelope names the org and app called"
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,15 @@ class Machine(ModelMachine):
         window.append(time.monotonic())
         if operation_id != LIST:  # anything else may change a mute list, even when refused
             self.dirty.add((overrides.get("path") or {}).get("chatroom_id", self.fixtures["chatroom_id"]))
-        return super().call(operation_id, **overrides)
+        response, body = super().call(operation_id, **overrides)
+        if response.status_code == 200 and isinstance(body, dict):
+            # envelope.schema.json ([AG-doc] response tables): `organization` and `applicationName`
+            # are the `org_name` and `app_name` path segments of the call.
+            org, app = response.request.url.path.split("/")[1:3]
+            self.expect(ENVELOPE, (body.get("organization"), body.get("applicationName")) == (org, app),
+                        f"{operation_id} on /{org}/{app}/… answered organization={body.get('organization')!r}, "
+                        f"applicationName={body.get('applicationName')!r}", doc(P, operation_id, "responses", "200"))
+        return response, body
 
     def hook(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A test-hook call on the wire's connection (a fresh client per call costs ~50 ms)."""
