@@ -273,6 +273,8 @@ class Machine(ModelMachine):
         self.mute("admin", "room", target, False, "lower")  # usernames match case-insensitively
         self.mute("moderator", "room", target, True, "upper")  # room role moderator holds mute-user
         self.mute("moderator", "room", target, False)
+        self.mute("admin", "private_room", "member_user", True)  # private groups allow muting too ([RC-mute])
+        self.mute("admin", "private_room", "member_user", False)
         self.mute("moderator", "private_room", "member_user", True)  # no room role there
         self.mute("member", "room", target, True)
         self.mute("member", "room", "member2_user", False)
