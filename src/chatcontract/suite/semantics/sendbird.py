@@ -175,7 +175,13 @@ class Machine(ModelMachine):
 
     @initialize()
     def start(self) -> None:
-        self.reset_target()
+        reset = self.reset_target()
+        if reset:  # the seeded state holds the block x-target promises (the unblock request undoes it)
+            blocker, blocked = self.fixtures["seeded_blocker"], self.fixtures["seeded_blocked"]
+            seen = self.read(blocker, BY_ME)
+            self.expect(ANSWERS, blocked in seen, f"after a reset, {blocker}'s {BY_ME} list is {sorted(seen)}, "
+                        f"without {blocked} (x-target: the seeded state has that block)",
+                        where(LIST, "description"))
         observed = {(u, side): self.read(u, side) for u in self.universe for side in SIDES}
         for (u, side), ids in observed.items():
             self.blocks |= {(u, x) if side == BY_ME else (x, u) for x in ids}
