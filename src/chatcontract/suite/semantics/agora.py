@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
+from urllib.parse import urlsplit
 
 import httpx
 from hypothesis import strategies as st
@@ -130,7 +131,8 @@ class Machine(ModelMachine):
         if response.status_code == 200 and isinstance(body, dict):
             # envelope.schema.json ([AG-doc] response tables): `organization` and `applicationName`
             # are the `org_name` and `app_name` path segments of the call.
-            org, app = response.request.url.path.split("/")[1:3]
+            below_base = response.request.url.path[len(urlsplit(self.target.base_url).path.rstrip("/")):]
+            org, app = below_base.split("/")[1:3]  # a base URL may carry a path prefix
             self.expect(ENVELOPE, (body.get("organization"), body.get("applicationName")) == (org, app),
                         f"{operation_id} on /{org}/{app}/… answered organization={body.get('organization')!r}, "
                         f"applicationName={body.get('applicationName')!r}", doc(P, operation_id, "responses", "200"))
