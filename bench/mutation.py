@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chatcontract-mutation-") as tmp:
         copy = make_copy(Path(tmp))
+        originals = {path: (copy / path).read_bytes() for path in paths}
         started = time.monotonic()
         base = subprocess.run(runner(args.platform).split(), cwd=copy, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(copy / "src")})
@@ -156,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGTERM)  # mutmut and the suite run it started, nothing else
             run.wait()
+            # Killed mid-mutant, mutmut leaves that mutant applied; `mutmut show` diffs against the
+            # file, so put the originals back before the survivors are read.
+            for path, original in originals.items():
+                (copy / path).write_bytes(original)
             print("time budget reached; untested mutants are reported as such", flush=True)
         wall = time.monotonic() - started
         cache = statuses(copy)
