@@ -137,6 +137,12 @@ class Machine(ModelMachine):
             self.read_back()
         self.act_on_foreign("participant", "mute")
         self.read_back()
+        # An id of no conversation, and not of the examples' 32-hex form (any string is a valid
+        # `conversationid`, operation x-decisions): OK or the error envelope, never an undocumented
+        # 5xx (`call` holds the answer to the documented responses).
+        for action in ("mute", "unmute"):
+            self.call(OP, **{"as": "participant"}, body=self.body(action, "no-such-conversation"))
+        self.read_back()
 
     def check_fixtures(self) -> None:
         """The target file's fixtures must describe the target (else a harness error, not a fail)."""
