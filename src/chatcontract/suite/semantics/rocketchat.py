@@ -38,6 +38,8 @@ B_AUTH = "semantics: authorization between identities"
 B_PARSE = "semantics: ignore value parsed as /true|1/"
 B_MUTE = "semantics: mute succeeds where permitted"
 B_UNMUTE = "semantics: unmute succeeds where permitted"
+B_EXEMPT = "semantics: the admin is never rate-limited"
+EXEMPT = "admin"  # holds api-bypass-rate-limit (x-target identities; vendors.md §1.4 step 2)
 
 ROOMS = ("room", "private_room", "readonly_room", "direct_room")  # fixture names
 MUTE_ROOMS = ("room", "private_room", "readonly_room")  # room types that allow muting (t c / p)
@@ -112,6 +114,8 @@ class Machine(ModelMachine):
             response, body = self.call(operation_id, **{"as": who}, **overrides)
             if response.status_code != 429:
                 return response, body
+            self.expect(B_EXEMPT, who != EXEMPT, f"{operation_id} as {who} answered 429, but {who} holds "
+                        "api-bypass-rate-limit and is never rate-limited", doc(P, operation_id, "responses", "429"))
             if not self.end_rate_window():
                 return None
         return None
