@@ -17,6 +17,7 @@ import copy
 import ipaddress
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
@@ -64,9 +65,14 @@ class Target:
         values = {str(v) for ident in self.credentials.values() for v in ident.values() if str(v)}
         return sorted(values, key=len, reverse=True)
 
-    def redact(self, text: str) -> str:
+    @cached_property
+    def _redacted_forms(self) -> list[str]:
+        """Every secret in every encoded form, longest first; built once (redact runs per report line)."""
         forms = {form for secret in self.secrets() for form in encoded_forms(secret)}
-        for form in sorted(forms, key=len, reverse=True):
+        return sorted(forms, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for form in self._redacted_forms:
             text = text.replace(form, REDACTED)
         return text
 
