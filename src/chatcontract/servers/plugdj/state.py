@@ -77,6 +77,11 @@ class PlugState:
         if self.users[caller]["role"] < BOUNCER:
             raise PlugProblem("not-permitted", "You are not authorized to access this resource.")
 
+    @property
+    def _second_ms(self) -> int:
+        """How long a second of a mute lasts: 1000 ms, or 1001 under the rate-error fault."""
+        return 1001 if self.faults.on("expires-short-by-a-thousandth") else 1000
+
     def _expire(self) -> None:
         if self.faults.on("mute-never-expires"):
             return
@@ -90,11 +95,10 @@ class PlugState:
             self._expire()
             now = self.clock.now_ms()
             unit = 1000 if self.faults.on("expires-in-ms") else 1
-            second_ms = 1001 if self.faults.on("expires-short-by-a-thousandth") else 1000
             full = self.faults.on("expires-full-length")
             return [
                 {
-                    "expires": (m.seconds if full else max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / second_ms)))) * unit,
+                    "expires": (m.seconds if full else max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / self._second_ms)))) * unit,
                     "moderator": self.users[m.moderator_id]["username"],
                     "reason": m.reason,
                     "id": m.user_id,
@@ -117,8 +121,7 @@ class PlugState:
             if self.faults.on("mute-not-recorded"):
                 return
             # A repeated mute replaces the earlier one (undocumented, vendors.md §6.15).
-            second_ms = 1001 if self.faults.on("expires-short-by-a-thousandth") else 1000
-            self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * second_ms)
+            self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * self._second_ms)
 
     def unmute(self, caller: int, user_id: int) -> None:
         with self.lock:
