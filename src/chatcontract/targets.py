@@ -48,6 +48,8 @@ class Target:
     disabled: list[str] = field(default_factory=list)
     request_timeout_s: float = 10.0
     source: str = "<built-in>"
+    implements: frozenset[str] | None = None  # operationIds; None: every operation of the spec
+    strict_http: dict[str, bool] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # pytest prints test arguments on failure: never with the credentials in them.
@@ -59,6 +61,14 @@ class Target:
 
     def can(self, capability: str) -> bool:
         return bool(self.capabilities.get(capability))
+
+    def implemented(self, *operation_ids: str) -> bool:
+        """Whether the target serves every one of these operations (its file's `implements`)."""
+        return self.implements is None or all(op in self.implements for op in operation_ids)
+
+    def strict(self, check: str) -> bool:
+        """Whether the target file switched this generic HTTP check on (`strict_http`)."""
+        return bool(self.strict_http.get(check))
 
     def secrets(self) -> list[str]:
         """Every credential value, longest first (so a secret containing another is hidden whole)."""
@@ -86,6 +96,8 @@ class Target:
             "fixtures": copy.deepcopy(self.fixtures),
             "capabilities": dict(self.capabilities),
             "disabled": list(self.disabled),
+            "implements": sorted(self.implements) if self.implements is not None else None,
+            "strict_http": dict(self.strict_http),
             "source": self.source,
         }
 
@@ -165,6 +177,11 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
                                   f"({type(exc).__name__})") from None
         if problem is not None:
             raise TargetError(f"{where}: fixtures.{name}: {problem.message}")
+    known_operations = [op.operation_id for op in specs.operations(api)]
+    for operation_id in document.get("implements", []):
+        if operation_id not in known_operations:
+            raise TargetError(f"{where}: implements: {operation_id!r} is no operation of specs/{api}.yaml "
+                              f"(known: {', '.join(known_operations)})")
     url = check_base_url(base_url or document["base_url"], where)
     return Target(
         name=document.get("name", default_name),
@@ -176,6 +193,8 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
         disabled=list(document.get("disabled", [])),
         request_timeout_s=float(document.get("request_timeout_s", 10.0)),
         source=where,
+        implements=frozenset(document["implements"]) if "implements" in document else None,
+        strict_http=dict(document.get("strict_http", {})),
     )
 
 
