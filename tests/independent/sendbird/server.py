@@ -184,7 +184,7 @@ def op_list(uid: str, query: dict[str, str]) -> dict:
             raise ApiError(400109, 'The page token has expired: "token".')
         after = d["a"]
     id_filter = None
-    if "user_ids" in query:
+    if "user_ids" in query and qval(query["user_ids"]).strip() != "":
         id_filter = set(qlist(query["user_ids"]))
     mkey = query.get("metadatakey")
     mvals = query.get("metadatavalues_in")
@@ -331,6 +331,8 @@ def op_unblock(uid: str, target: str) -> dict | None:
 # --------------------------------------------------------------------------- HTTP
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16               # one segment per response (flushed by handle_one_request)
+    disable_nagle_algorithm = True
     server_version = "SendbirdCleanRoom/1.0"
 
     def log_message(self, fmt, *args):  # keep stdout/stderr quiet
@@ -377,6 +379,17 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise ApiError(400110, "Parameter value length exceeded: request body too large.")
         return self.rfile.read(n) if n else b""
+
+    # ---- low-level protocol errors (bad request line, unknown method, huge headers)
+    def send_error(self, code, message=None, explain=None):
+        self.close_connection = True
+        if not hasattr(self, "command") or self.command is None:
+            self.command = "GET"
+        err = ApiError(400404, "Invalid request URL.")
+        try:
+            self._send_error(err)
+        except Exception:
+            pass
 
     # ---- responses
     def _send(self, status: int, payload, raw: bytes | None = None):

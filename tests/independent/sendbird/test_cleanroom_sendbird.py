@@ -273,6 +273,8 @@ def test_never_500(c):
         assert r.json()["error"] is True
     r = c.put("/v3/users/alice/block", headers=H)
     is_err(r, 400404)
+    is_err(c.request("FOO", "/v3/users/alice/block", headers=H), 400404)
+    assert ids(c.get("/v3/users/alice/block?user_ids=", headers=H)) == ALICE_BLOCKED[:10]  # empty filter = no filter
     is_err(c.get("/v3/users/alice/block/bob", headers=H), 400404)
     is_err(c.delete("/v3/users/alice/block", headers=H), 400404)
 
