@@ -25,7 +25,7 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import yaml
 
@@ -439,8 +439,9 @@ class App:
 
     # ------------------------------------------------------------ dispatch
     def handle(self, method: str, raw_path: str, headers, body_bytes: bytes):
-        parts = urlsplit(raw_path)
-        path = parts.path
+        path, _, qs = raw_path.partition("?")
+        path = path.partition("#")[0]
+        qs = qs.partition("#")[0]
         not_found = (404, {"status": "error", "message": "API endpoint does not exist"})
         if not path.startswith(BASE):
             return not_found + ({},)
@@ -449,7 +450,7 @@ class App:
         if handler is None:
             return not_found + ({},)
         query: dict = {}
-        for k, v in parse_qsl(parts.query, keep_blank_values=True, errors="replace"):
+        for k, v in parse_qsl(qs, keep_blank_values=True, errors="replace"):
             if k in query:
                 query[k] = (query[k] if isinstance(query[k], list) else [query[k]]) + [v]
             else:
@@ -492,6 +493,21 @@ def make_handler(app: App):
 
         def log_message(self, *a):
             pass
+
+        def send_error(self, code, message=None, explain=None):
+            # JSON instead of the stdlib HTML page (malformed request lines, too-long headers...)
+            body = json.dumps({"success": False, "error": message or "Bad request"}).encode()
+            self.close_connection = True
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if getattr(self, "command", None) != "HEAD":
+                    self.wfile.write(body)
+            except OSError:
+                pass
 
         def setup(self):
             super().setup()
