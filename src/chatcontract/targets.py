@@ -159,14 +159,19 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
         raise TargetError(f"{where}: unknown api {api!r} (known: {', '.join(specs.platforms())})")
     needs = target_requirements(api)
     schemes = specs.security_scheme_names(api)
+    optional = set(needs.get("optional", []))
     for identity in needs["identities"]:
         creds = document["credentials"].get(identity)
+        if creds is None and identity in optional:
+            continue
         if creds is None:
             raise TargetError(f"{where}: credentials.{identity} is missing ({needs['identities'][identity]})")
         for scheme in schemes:
             if scheme not in creds:
                 raise TargetError(f"{where}: credentials.{identity}.{scheme} is missing (securityScheme {scheme!r})")
     for name, schema in needs["fixtures"].items():
+        if name not in document["fixtures"] and name in optional:
+            continue
         if name not in document["fixtures"]:
             description = schema.get("description", "see x-target in the spec") if isinstance(schema, dict) else ""
             raise TargetError(f"{where}: fixtures.{name} is missing ({description})")
