@@ -32,6 +32,7 @@ from chatcontract.targets import Target, TargetError, from_document, load_target
 SUITE_DIR = Path(__file__).resolve().parent
 LAYER_MODULES = {"schema": "test_schema_layer.py", "errors": "test_documented_errors.py", "semantics": "test_semantics.py"}
 DISABLED_PREFIX = "disabled by config"
+NOT_IMPLEMENTED = "not implemented by this target"
 _targets_key = pytest.StashKey[list[Target]]()
 _servers_key = pytest.StashKey[list[Any]]()
 _recorder_key = pytest.StashKey[Recorder]()
@@ -124,6 +125,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         server.stop()
 
 
+def operations_needed(case: Case) -> list[str]:
+    """The operations a case calls: its own, and for a documented-error case the operations of the
+    `x-provoke.before` steps that set the error up. (The semantic layer's machine guards its own
+    steps one by one: its case names no operation.)"""
+    needed = [case.operation_id] if case.operation_id else []
+    payload = case.payload
+    if isinstance(payload, tuple) and payload and isinstance(payload[-1], dict):
+        provoke = payload[-1].get("x-provoke")
+        if isinstance(provoke, dict):
+            needed += [step["operation"] for step in provoke.get("before") or []
+                       if isinstance(step, dict) and isinstance(step.get("operation"), str)]
+    return list(dict.fromkeys(needed))
+
+
+def not_implemented(case: Case) -> str | None:
+    """Why the target cannot run this case (its file's `implements:` lacks an operation), or None."""
+    missing = [op for op in operations_needed(case) if not case.target.implemented(op)]
+    if not missing:
+        return None
+    own = case.operation_id in missing
+    what = " and ".join(missing)
+    return (f"{NOT_IMPLEMENTED}: {what} {'is' if len(missing) == 1 else 'are'} not in the target's `implements`"
+            + ("" if own else f" (the error is set up with {what})"))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" not in metafunc.fixturenames or not hasattr(metafunc.module, "cases"):
         return
@@ -135,6 +161,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks: list[Any] = [pytest.mark.chatcontract]
             if case.local_id in target.disabled:
                 marks.append(pytest.mark.skip(reason=f"{DISABLED_PREFIX}: listed in the target's `disabled`"))
+            elif (missing := not_implemented(case)) is not None:
+                # Decided here, once for every layer: the case never runs, so it never passes.
+                marks.append(pytest.mark.skip(reason=missing))
             elif case.test_id in accepted:
                 marks.append(pytest.mark.xfail(strict=True, reason=f"baseline: {accepted[case.test_id]}"))
             # Everything of one target stays on one xdist worker (its state is shared).
@@ -206,6 +235,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             wire = item.stash.get(reports.wire_key, None)
             curl = wire.curl() if wire is not None and outcome.kind in ("fail", "error") else ""
             record = result_record(case, outcome, curl, report.duration)
+            notes = case.extra.get("notes") or {}
+            if notes:  # why behaviours of a state machine were skipped (a partial target, no clock)
+                record["behaviour_notes"] = {b: case.target.redact(n) for b, n in notes.items()}
+                if outcome.kind == "pass":
+                    skipped = sorted(b for b, kind in record["behaviours"].items() if kind == "skip")
+                    record["message"] = case.target.redact(
+                        f"{len(skipped)} behaviour(s) skipped: " + "; ".join(f"{b}: {notes.get(b, '')}" for b in skipped))
             # As report data, so it reaches the xdist controller too (see pytest_runtest_logreport).
             report.user_properties.append((RECORD, json.dumps({"result": record, "target": case.target.redacted()})))
     return report

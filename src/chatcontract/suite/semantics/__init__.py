@@ -5,6 +5,17 @@ target with the operations' `x-request`s, and checks what schema checks cannot: 
 a change, undo, idempotent repeats, isolation between callers and rooms, pagination, expiry and
 authorization. Every check names its behaviour (a row of the compatibility matrix) and the doc
 it rests on, so a failure points at the doc line.
+
+Partial targets and targets without hooks, the same way for every platform:
+
+* `needs`: each machine says which operations (and `clock`, the clock hook) each behaviour needs.
+  A rule or walkthrough step runs only when `can_call(...)` says the target implements what it
+  calls (its file's `implements:`); a behaviour that could not run is reported `skip` with the
+  reason in `notes` ("not implemented by this target (needs ...)", "needs the clock hook ..."),
+  never `pass`. Calling an operation the target does not implement is a harness error.
+* `restore()`: every machine undoes its own changes at the end of each example (hypothesis'
+  `teardown`), from what it read at the start, so a target without a reset hook is left as it
+  was found and the next example (or run) starts alike.
 """
 
 from __future__ import annotations
@@ -16,13 +27,23 @@ from typing import Any, ClassVar
 import httpx
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyFailure
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from chatcontract import specs
 from chatcontract.suite.cases import Fact
 from chatcontract.suite.expect import Mismatch, documented_body
 from chatcontract.suite.wire import Call, Wire, base_call
 from chatcontract.targets import Target
+
+
+NOT_IMPLEMENTED = "not implemented by this target"
+CLOCK = "clock"  # in `needs`: the behaviour needs the target's clock hook
+NEEDS_CLOCK = ("needs the target's clock hook (capabilities.clock: true); waiting in real time would take "
+               "longer than the target's realtime_budget_s")
+
+
+class NotImplementedByTarget(Exception):
+    """The machine called an operation the target does not implement: a missing guard (harness)."""
 
 
 class SemanticViolation(Mismatch):
@@ -47,7 +68,10 @@ class ModelMachine(RuleBasedStateMachine):
     """Base for the platform machines: calls, documented-body checks and named expectations."""
 
     context: ClassVar[Context]
-    behaviours: ClassVar[dict[str, str]]  # behaviour -> "pass" | "fail", across all runs
+    behaviours: ClassVar[dict[str, str]]  # behaviour -> "pass" | "fail" | "skip", across all runs
+    notes: ClassVar[dict[str, str]] = {}  # behaviour -> why it was skipped
+    # behaviour -> the operationIds (and CLOCK) it needs; what is listed here and never ran is a skip.
+    needs: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @property
     def target(self) -> Target:
@@ -57,18 +81,65 @@ class ModelMachine(RuleBasedStateMachine):
     def fixtures(self) -> dict[str, Any]:
         return self.context.target.fixtures
 
+    def can_call(self, *operation_ids: str) -> bool:
+        """Whether the target implements every one of these operations (its file's `implements`)."""
+        return self.context.target.implemented(*operation_ids)
+
+    def can_run(self, behaviour: str) -> bool:
+        """Whether the target offers all that `behaviour` needs (operations and the clock hook)."""
+        return not missing_needs(self.context.target, self.needs.get(behaviour, ()))
+
+    def skip(self, behaviour: str, reason: str) -> None:
+        """Report `behaviour` as skipped for `reason`, unless a check of it already ran."""
+        if behaviour not in self.behaviours:
+            self.behaviours[behaviour] = "skip"
+            self.notes[behaviour] = reason
+
     def call(self, operation_id: str, **overrides: Any) -> tuple[httpx.Response, Any]:
         """Send the operation's x-request with `overrides`; the response must be documented."""
+        if not self.can_call(operation_id):
+            raise NotImplementedByTarget(f"the machine called {operation_id}, which {self.target.name} does not "
+                                         "implement (a missing can_call guard in the suite)")
         call: Call = base_call(self.target, operation_id, **overrides)
         response = self.context.wire.send(call)
         return response, documented_body(call.operation, response)
 
     def expect(self, behaviour: str, ok: bool, message: str, fact: str) -> None:
         if ok:
-            self.behaviours.setdefault(behaviour, "pass")
+            if self.behaviours.get(behaviour, "skip") == "skip":  # a check that ran outweighs a skip
+                self.behaviours[behaviour] = "pass"
+                self.notes.pop(behaviour, None)
             return
         self.behaviours[behaviour] = "fail"
         raise SemanticViolation(behaviour, f"{message}\nchecks: {fact}")
+
+    def quiet(self, operation_id: str, **overrides: Any) -> httpx.Response | None:
+        """A call for setup or clean-up: nothing is asserted; None when the target lacks it."""
+        if not self.can_call(operation_id):
+            return None
+        return self.context.wire.send(base_call(self.target, operation_id, **overrides))
+
+    def restore(self) -> None:
+        """Undo this example's changes (override): called at the end of every example."""
+
+    def teardown(self) -> None:
+        # The failure report's curl line is the request that failed, not a clean-up request.
+        wire = self.context.wire
+        saved = wire.last
+        try:
+            self.restore()
+        finally:
+            wire.last = saved
+
+    def _other_rule_enabled(self) -> bool:
+        return any(all(check(self) for check in r.preconditions)
+                   for r in self.rules if r.function.__name__ != "nothing_to_do")
+
+    @precondition(lambda self: not self._other_rule_enabled())
+    @rule()
+    def nothing_to_do(self) -> None:
+        """The only step when the target implements none of what the rules call (a partial
+        target): the walkthrough in `initialize` ran what it could."""
 
     def reset_target(self) -> bool:
         """Back to the seeded state when the target can (returns whether it did)."""
@@ -91,6 +162,32 @@ def _first_leaf(group: BaseExceptionGroup) -> "SemanticViolation":
         if isinstance(found, SemanticViolation):
             return found
     raise LookupError("no SemanticViolation in the group")
+
+
+def missing_needs(target: Target, needs: tuple[str, ...]) -> list[str]:
+    """What of `needs` (operationIds, CLOCK) the target lacks."""
+    missing = [op for op in needs if op != CLOCK and not target.implemented(op)]
+    if CLOCK in needs and not target.can("clock"):
+        missing.append(CLOCK)
+    return missing
+
+
+def skip_reason(target: Target, needs: tuple[str, ...]) -> str:
+    missing = missing_needs(target, needs)
+    operations = [m for m in missing if m != CLOCK]
+    if operations:
+        return f"{NOT_IMPLEMENTED} (needs {', '.join(operations)})"
+    if missing:
+        return NEEDS_CLOCK
+    return "not exercised in this run"
+
+
+def settle(machine: type[ModelMachine], target: Target) -> None:
+    """Every behaviour the machine declares that no check reached is reported as skipped."""
+    for behaviour, needs in machine.needs.items():
+        if behaviour not in machine.behaviours:
+            machine.behaviours[behaviour] = "skip"
+            machine.notes[behaviour] = skip_reason(target, needs)
 
 
 def doc(platform: str, operation_id: str, *more: str | int) -> str:
@@ -116,11 +213,13 @@ def run(platform: str, context: Context, *, examples: int, steps: int, shrink: b
     machine = machine_for(platform)
     machine.context = context
     machine.behaviours = {}
+    machine.notes = {}
     config = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                       derandomize=not seeded, suppress_health_check=list(HealthCheck), print_blob=False,
                       phases=[p for p in Phase if p is not Phase.explain and (shrink or p is not Phase.shrink)])
     try:
         run_state_machine_as_test(machine, settings=config)
+        settle(machine, context.target)
     except SemanticViolation as exc:
         # Hypothesis attaches the failing example's steps to the exception as notes.
         steps = [n for n in getattr(exc, "__notes__", []) if n.strip() and not n.startswith("Failing test case")]

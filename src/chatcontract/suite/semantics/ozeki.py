@@ -10,6 +10,10 @@ on a conversation the caller does not take part in, may answer OK or the error e
 x-decisions); the HTTP status of an error envelope may be 200 or 4xx (decision 16); success is read
 from `status` alone (decision 19); user ids may be either case; order of `list` and of `mutedby`
 is undocumented (compared as sets). Ozeki mutes have no duration, so no clock is needed.
+
+Isolation also covers repeats: `mutedby` must not name a user twice after a repeated mute.
+Clean-up (every example): each identity's own mute of each conversation it lists is set back to
+what the start read, so a target without a reset hook is left as it was found.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ CALLERS = "semantics: isolation between callers"
 ROOMS = "semantics: isolation between rooms"
 AUTHZ = "semantics: authorization between identities"
 LIST = "semantics: list answers"
+NO_DUPS = "semantics: no duplicates after a repeated action"
 
 
 def _ids(values: Any) -> set[str]:
@@ -51,6 +56,7 @@ def _succeeded(response: httpx.Response, body: Any) -> bool:
 
 
 class Machine(ModelMachine):
+    needs = {behaviour: (OP,) for behaviour in (*READ_BACK.values(), REPEAT, CALLERS, ROOMS, AUTHZ, LIST, NO_DUPS)}
     _walked: ClassVar[Any] = None  # the run (its Context) whose first example walked through
 
     def __init__(self) -> None:
@@ -110,6 +116,7 @@ class Machine(ModelMachine):
             self.member_of[identity] = set(listed)
             for cid, conversation in listed.items():
                 self.mutedby[cid] = _ids(conversation["mutedby"])
+        self.found = {cid: set(users) for cid, users in self.mutedby.items()}
         self.check_fixtures()
         for identity, listed in views.items():  # the views agree with each other and with `ismuted`
             self.compare(identity, listed)
@@ -255,6 +262,10 @@ class Machine(ModelMachine):
             self.expect(self.blame(self.uid(viewer), cid), cid in listed,
                         f"conversation {cid} of {viewer} is missing from its `list`", fact)
             seen, expected = _ids(listed[cid]["mutedby"]), self.mutedby[cid]
+            raw = [str(u).lower() for u in listed[cid]["mutedby"] or []]
+            twice = sorted({u for u in raw if raw.count(u) > 1})
+            self.expect(NO_DUPS, not twice, f"{viewer}'s `list` shows {cid} with {self.named(twice)} more than once "
+                        "in mutedby", fact)
             for user in sorted(seen ^ expected):
                 self.expect(self.blame(user, cid), False,
                             f"{viewer}'s `list` shows {cid} with mutedby="
@@ -278,3 +289,24 @@ class Machine(ModelMachine):
                     f"{context} {conversation.get('id')} with the caller's isfavorite={entry.get('isfavorite')} but "
                     f"the caller {'in' if listed else 'not in'} favoriteby={self.named(conversation.get('favoriteby', []))}",
                     doc(P, OP, "x-decisions", 6))
+
+    # --- clean-up -------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Each identity's own mute back to what the start read (nothing asserted here)."""
+        found = getattr(self, "found", None)
+        if not found:
+            return
+        for identity in IDENTITIES:
+            response = self.quiet(OP, **{"as": identity}, body=self.body("list"))
+            try:
+                listed = {c["id"]: c for c in response.json()["conversations"]} if response is not None else {}
+            except (ValueError, KeyError, TypeError):
+                continue
+            me = self.uid(identity)
+            for cid, conversation in listed.items():
+                if cid not in found:
+                    continue
+                muted_now, muted_then = me in _ids(conversation.get("mutedby")), me in found[cid]
+                if muted_now != muted_then:
+                    self.quiet(OP, **{"as": identity}, body=self.body("mute" if muted_then else "unmute", cid))

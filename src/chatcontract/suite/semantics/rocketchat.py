@@ -12,7 +12,16 @@ Rate limiter: every identity but the admin is rate-limited per route and client 
 60 s by default). A documented 429 changes nothing (the limiter runs before any check, [RC-api]);
 with the clock capability the machine ends the window (`rate_limit.window_ms`) and repeats the
 call, without it the call's checks are skipped. Most calls are made as the admin, which bypasses
-the limiter.
+the limiter. Without the clock only the admin changes ignore lists (the members only read them):
+a member's change could not be undone while the limiter refuses it.
+
+Partial targets: the ignore behaviours need chat.ignoreUser and subscriptions.getOne (the read
+back), the mute behaviours rooms.muteUser / unmuteUser; whatever the target implements runs.
+
+Clean-up (every example, `restore`): each ignore list the machine changed is read and set back to
+what the start read; each (room, user) it muted or unmuted is put back, as the admin, to the state
+the x-target fixtures describe for the seeded state (nobody muted; in the read-only channel no
+`unmuted` exception), since no operation reads mutes back.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import re
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, invariant, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from chatcontract.suite.semantics import ModelMachine, doc
 
@@ -39,6 +48,8 @@ B_PARSE = "semantics: ignore value parsed as /true|1/"
 B_MUTE = "semantics: mute succeeds where permitted"
 B_UNMUTE = "semantics: unmute succeeds where permitted"
 B_EXEMPT = "semantics: the admin is never rate-limited"
+B_READ = "semantics: list answers"
+B_NO_DUPS = "semantics: no duplicates after a repeated action"
 EXEMPT = "admin"  # holds api-bypass-rate-limit (x-target identities; vendors.md §1.4 step 2)
 
 ROOMS = ("room", "private_room", "readonly_room", "direct_room")  # fixture names
@@ -68,7 +79,14 @@ def ignores(value: str) -> bool:
     return re.search("true|1", value) is not None
 
 
+IGNORES = (IGNORE, GET_ONE)
+NEEDS = {B_IGNORE: IGNORES, B_UNIGNORE: IGNORES, B_REPEAT: IGNORES, B_CALLERS: IGNORES, B_ROOMS: IGNORES,
+         B_PARSE: IGNORES, B_NO_DUPS: IGNORES, B_READ: (GET_ONE,), B_MUTE: (MUTE,), B_UNMUTE: (UNMUTE,),
+         B_AUTH: (), B_EXEMPT: ()}
+
+
 class Machine(ModelMachine):
+    needs = NEEDS
     # The walkthrough is deterministic, so one per run is enough: it is marked done (for this
     # run's `behaviours` dict, which `semantics.run` makes anew) only when it passed, so a run
     # whose walkthrough failed walks again in every later example and replays fail the same way.
@@ -81,6 +99,9 @@ class Machine(ModelMachine):
         self.muted: dict[tuple[str, str], bool] = {}  # (room fixture, user id) -> muted; missing: unknown
         self.last: tuple[str, str] | None = None  # the (caller, room) the last ignore wrote
         self.turn = 0
+        self.found: dict[tuple[str, str], frozenset[str] | None] = {}  # (caller, room) -> list at the start
+        self.touched_ignores: set[tuple[str, str]] = set()  # (caller, room) an ignore was sent for
+        self.touched_mutes: set[tuple[str, str]] = set()  # (room fixture, user fixture) a mute was sent for
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -124,6 +145,8 @@ class Machine(ModelMachine):
         """`ignored` of who's subscription to room as a set, None without a subscription, or UNKNOWN."""
         sent = self.send(GET_ONE, who, query={"roomId": self.fx(room)})
         if sent is None:
+            self.skip(behaviour, "the rate limiter refused the read (documented 429) and ending its window needs "
+                                 "the target's clock hook (capabilities.clock: true)")
             return UNKNOWN
         response, body = sent
         self.expect(behaviour, response.status_code == 200,
@@ -132,11 +155,22 @@ class Machine(ModelMachine):
         subscription = body["subscription"]
         if subscription is None:
             return None
-        # Absent `ignored` reads as an empty list (getOne x-decisions); uniqueness is the schema's.
-        return frozenset(subscription.get("ignored") or [])
+        # Absent `ignored` reads as an empty list (getOne x-decisions).
+        listed = list(subscription.get("ignored") or [])
+        repeated = sorted({self.name_of(i) for i in listed if listed.count(i) > 1})
+        self.expect(B_NO_DUPS, not repeated, f"{who}'s subscription to {room} lists {repeated} more than once in "
+                    "`ignored`", doc(P, GET_ONE, "responses", "200"))
+        return frozenset(listed)
+
+    def may_change(self, who: str) -> bool:
+        """Whether `who` may change an ignore list: the admin always; a rate-limited member only
+        when the clock can end the limiter's window (else the change might not be undone)."""
+        return who == EXEMPT or self.target.can("clock")
 
     def check(self, who: str, room: str, behaviour: str, after: str) -> None:
         """Read who's subscription to room back and compare it with the model."""
+        if not self.can_call(GET_ONE):
+            return
         got = self.read(who, room, behaviour)
         if got is UNKNOWN:
             return
@@ -152,7 +186,10 @@ class Machine(ModelMachine):
 
     def ignore(self, who: str, room: str, user: str, value: str, behaviour: str | None = None) -> bool:
         """chat.ignoreUser as `who`, then read the caller's list back; True when it was applied."""
+        if not self.can_call(IGNORE, GET_ONE) or not self.may_change(who):
+            return False
         user_id = self.fx(user)
+        self.touched_ignores.add((who, room))
         sent = self.send(IGNORE, who, query={"rid": self.fx(room), "userId": user_id, "ignore": value})
         if sent is None:
             return False
@@ -192,6 +229,9 @@ class Machine(ModelMachine):
         else:
             body = {"roomId": self.fx(room), "userId": user_id}
         operation = MUTE if mute else UNMUTE
+        if not self.can_call(operation):
+            return
+        self.touched_mutes.add((room, user))
         sent = self.send(operation, who, body=body)
         if sent is None:
             return
@@ -227,12 +267,13 @@ class Machine(ModelMachine):
     @initialize()
     def start(self) -> None:
         was_reset = self.reset_target()
-        for who in CALLERS:
+        for who in CALLERS if self.can_call(GET_ONE) else ():
             for room in ROOMS:
-                got = self.read(who, room, B_CALLERS)
+                got = self.read(who, room, B_READ)
                 if got is not UNKNOWN:
                     self.member_of[(self.fx(USER_OF[who]), room)] = got is not None
                     self.ignored[(who, room)] = got
+                    self.found[(who, room)] = got
         for user, rooms in DESCRIBED_ROOMS.items():
             for room in ROOMS:
                 self.member_of[(self.fx(user), room)] = room in rooms
@@ -246,6 +287,8 @@ class Machine(ModelMachine):
 
     def walk_ignores(self) -> None:
         """Every documented ignore behaviour once, in an order that leaves nothing to chance."""
+        if not self.can_call(IGNORE, GET_ONE):
+            return
         target = "target_user_id"
         if self.ignore("admin", "room", target, "true"):
             self.ignore("admin", "room", target, "true", B_REPEAT)  # same list, still 200
@@ -287,22 +330,26 @@ class Machine(ModelMachine):
 
     # --- random exploration ------------------------------------------------------------------
 
+    @precondition(lambda self: self.can_call(IGNORE, GET_ONE))
     @rule(who=st.sampled_from(CALLERS), room=st.sampled_from(ROOMS), user=st.sampled_from(USERS),
           value=st.sampled_from(VALUES))
     def ignore_user(self, who: str, room: str, user: str, value: str) -> None:
         self.ignore(who, room, user, value)
 
+    @precondition(lambda self: self.can_call(IGNORE, GET_ONE))
     @rule(who=st.sampled_from(CALLERS), room=st.sampled_from(ROOMS[:2]), user=st.sampled_from(USERS[:3]),
           value=st.sampled_from(("true", "false")))
     def repeat(self, who: str, room: str, user: str, value: str) -> None:
         if self.ignore(who, room, user, value):
             self.ignore(who, room, user, value, B_REPEAT)
 
+    @precondition(lambda self: self.can_call(MUTE) or self.can_call(UNMUTE))
     @rule(who=st.sampled_from(("admin", "moderator", "member")), room=st.sampled_from(MUTE_ROOMS),
           user=st.sampled_from(MUTE_TARGETS), mute=st.booleans(), spelling=st.sampled_from(("id", "lower", "upper")))
     def mute_user(self, who: str, room: str, user: str, mute: bool, spelling: str) -> None:
         self.mute(who, room, user, mute, spelling)
 
+    @precondition(lambda self: self.can_call(IGNORE, GET_ONE))
     @invariant()
     def one_subscription_matches(self) -> None:
         """One (caller, room) subscription per step, in turn, against the model."""
@@ -312,3 +359,40 @@ class Machine(ModelMachine):
         last_who, last_room = self.last or (who, room)
         behaviour = B_CALLERS if who != last_who else B_ROOMS if room != last_room else B_IGNORE
         self.check(who, room, behaviour, "(the model's list, kept since the machine started)")
+
+    # --- clean-up ----------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Put back what this example changed (nothing asserted here; see the module docstring)."""
+        for who, room in sorted(self.touched_ignores):
+            found = self.found.get((who, room))
+            if found is None:  # unknown or no subscription: nothing this machine could have changed
+                continue
+            now = self.quiet_read(who, room)
+            if now is None:
+                continue
+            for user_id, value in [(u, "false") for u in sorted(now - found)] + [(u, "true") for u in sorted(found - now)]:
+                self.quiet_as(who, IGNORE, query={"rid": self.fx(room), "userId": user_id, "ignore": value})
+        for room, user in sorted(self.touched_mutes):
+            # The seeded state the fixtures describe: not muted; in a read-only channel that is no
+            # `unmuted` exception, which a mute call takes away ([RC-mute]).
+            operation = MUTE if self.fixtures.get("readonly_room") == self.fx(room) else UNMUTE
+            self.quiet(operation, **{"as": "admin"}, body={"roomId": self.fx(room), "userId": self.fx(user)})
+        self.touched_ignores.clear()
+        self.touched_mutes.clear()
+
+    def quiet_as(self, who: str, operation_id: str, **overrides: Any) -> Any:
+        """A clean-up call as `who`, past the rate limiter when the clock can end its window."""
+        for _ in range(2):
+            response = self.quiet(operation_id, **{"as": who}, **overrides)
+            if response is None or response.status_code != 429 or not self.end_rate_window():
+                return response
+        return None
+
+    def quiet_read(self, who: str, room: str) -> frozenset[str] | None:
+        response = self.quiet_as(who, GET_ONE, query={"roomId": self.fx(room)})
+        try:
+            subscription = response.json()["subscription"] if response is not None and response.status_code == 200 else None
+        except (ValueError, KeyError, TypeError):
+            return None
+        return frozenset(subscription.get("ignored") or []) if isinstance(subscription, dict) else None

@@ -8,6 +8,13 @@ A user's `blocked_by_me` list must be exactly {b | (user, b)} and `blocking_me` 
 the spec's x-decisions record: a repeated block, unblocking someone not blocked (decision 31,
 200 or 400), the order of a list and the codes of errors (decisions 30-32). Blocks have no
 duration, so nothing here waits for time; the clock hook only checks that blocks stay.
+
+Also checked: a block is one-way (A blocking B does not make B block A: B's `blocked_by_me` and
+A's `blocking_me` stay without it), and omitted parameters take their documented defaults
+(`list` = `blocked_by_me`, `limit` = 10: a page of at most 10 users, the pages still covering the
+whole list). Partial targets: every behaviour needs the list (the read back); blocks and unblocks
+run when the target implements them. Clean-up (every example): every actor's `blocked_by_me` list
+is set back to what the start read, so a target without a reset hook is left as it was found.
 """
 
 from __future__ import annotations
@@ -50,9 +57,18 @@ ANSWERS = "semantics: list answers"
 BLOCK_BODY = "semantics: block lists the blocked users"
 ID_FILTER = "semantics: user_ids filter narrows the list"
 META_FILTER = "semantics: metadata filter narrows the list"
+ONE_WAY = "semantics: a block is not written to the other party"
+DEFAULTS = "semantics: omitted parameters take their documented defaults"
+DEFAULT_LIMIT = 10  # `limit` default ([SB-list]; spec parameter `limit`)
+NEEDS = {BOTH_SIDES: (LIST, BLOCK), UNBLOCKED: (LIST, BLOCK, UNBLOCK), REPEAT: (LIST, BLOCK), ISOLATION: (LIST,),
+         AUTHZ: (LIST,), COVER: (LIST,), NO_DUPS: (LIST,), LAST_NEXT: (LIST,), PAGE_SIZE: (LIST,), ANSWERS: (LIST,),
+         BLOCK_BODY: (LIST, BLOCK), ID_FILTER: (LIST,), META_FILTER: (LIST,), ONE_WAY: (LIST, BLOCK),
+         DEFAULTS: (LIST, BLOCK)}
 
 
 class Machine(ModelMachine):
+    needs = NEEDS
+
     def __init__(self) -> None:
         super().__init__()
         fx = self.fixtures
@@ -65,6 +81,7 @@ class Machine(ModelMachine):
         self.ever_unblocked: set[tuple[str, str]] = set()  # unblocked during this run
         self.metadata: dict[str, Any] = {}  # user id -> metadata as last listed
         self.turn = 0
+        self.found: set[tuple[str, str]] | None = None  # the blocks read at the start
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -81,6 +98,7 @@ class Machine(ModelMachine):
         token = ""
         for page in range(1, cap + 1):
             params: dict[str, Any] = {"list": side, "limit": limit, **(query or {})}
+            params = {k: v for k, v in params.items() if v is not None}  # None: omitted (its default)
             if token:
                 params["token"] = token
             response, body = self.call(LIST, **{"as": identity}, path={"user_id": user}, query=params)
@@ -89,9 +107,14 @@ class Machine(ModelMachine):
                         f"answered {response.status_code}: {response.text[:200]}", where(LIST))
             for entry in body["users"]:
                 self.metadata[entry["user_id"]] = entry.get("metadata")
-            self.expect(PAGE_SIZE, len(body["users"]) <= limit,
-                        f"{user}'s {side} page {page} has {len(body['users'])} users at limit={limit}",
-                        where(LIST, "parameters", 2))
+            if limit is None:  # omitted: the documented default
+                self.expect(DEFAULTS, len(body["users"]) <= DEFAULT_LIMIT,
+                            f"{user}'s {side} page {page} without `limit` has {len(body['users'])} users; `limit` "
+                            f"defaults to {DEFAULT_LIMIT}", where(LIST, "parameters", 2))
+            else:
+                self.expect(PAGE_SIZE, len(body["users"]) <= limit,
+                            f"{user}'s {side} page {page} has {len(body['users'])} users at limit={limit}",
+                            where(LIST, "parameters", 2))
             ids += [entry["user_id"] for entry in body["users"]]
             token = body["next"]
             if token == "":
@@ -131,6 +154,8 @@ class Machine(ModelMachine):
     # -- changing --------------------------------------------------------------------------------
 
     def block(self, a: str, targets: list[str], field: str = "target_id", identity: str = "master") -> None:
+        if not self.can_call(BLOCK):
+            return
         body: dict[str, Any] = {field: targets[0]} if field == "target_id" else {field: list(targets)}
         response, answer = self.call(BLOCK, **{"as": identity}, path={"user_id": a}, body=body)
         already = [b for b in targets if (a, b) in self.blocks]
@@ -158,6 +183,8 @@ class Machine(ModelMachine):
             self.ever_unblocked.discard((a, b))
 
     def unblock(self, a: str, b: str, identity: str = "master") -> None:
+        if not self.can_call(UNBLOCK):
+            return
         response, _ = self.call(UNBLOCK, **{"as": identity}, path={"user_id": a, "target_id": b})
         if (a, b) in self.blocks:
             self.expect(UNBLOCKED, response.status_code == 200,
@@ -175,6 +202,8 @@ class Machine(ModelMachine):
 
     @initialize()
     def start(self) -> None:
+        if not self.can_call(LIST):
+            return
         reset = self.reset_target()
         if reset:  # the seeded state holds the block x-target promises (the unblock request undoes it)
             blocker, blocked = self.fixtures["seeded_blocker"], self.fixtures["seeded_blocked"]
@@ -191,21 +220,30 @@ class Machine(ModelMachine):
             self.expect(BOTH_SIDES, ids == want,
                         f"at start, {u}'s {side} list is {sorted(ids)} but the other users' lists say {sorted(want)}",
                         where(LIST, "description"))
+        self.found = set(self.blocks)
         self.walkthrough()
 
     def walkthrough(self) -> None:
         """Every documented behaviour once, in a fixed order (the fast profile runs few steps)."""
         fx = self.fixtures
         me, others, t = fx["blocker"], fx["other_blockers"], fx["targets"]
+        if not self.can_call(BLOCK):  # a target that only lists: the lists, pages and filters
+            for limit in (1, 3):
+                self.walk_pages(0, BY_ME, limit)
+            self.filter_user_ids(0, BY_ME, [0, 1, 5])
+            self.read_as_secondary(0, BY_ME)
+            return
         # Block one user: both sides; then the same again (decision 31: 200 or 400, no duplicate).
         self.unblock(me, t[0])
         self.block(me, [t[0]])
         self.check_pair(me, t[0])
+        self.one_way(me, t[0])
         self.block(me, [t[0]])
         self.check_pair(me, t[0])
         shown = self.walk(me, BY_ME, READ_LIMIT, cap=READ_CAP).count(t[0])
         self.expect(REPEAT, shown == 1, f"{me} blocked {t[0]} twice; the list shows {t[0]} {shown} times",
                     where(BLOCK, "x-decisions"))
+        self.defaults(me, list(t[:DEFAULT_LIMIT + 2]))
         # Bulk blocks with `user_ids` and with its alias `users`.
         self.block(me, t[1:5], "user_ids")
         for b in t[1:5]:
@@ -226,29 +264,60 @@ class Machine(ModelMachine):
         # Other tokens: the secondary token sees and changes the same lists ([SB-prep]); no token
         # changes nothing.
         self.read_as_secondary(0, BY_ME)
-        self.unblock(me, t[4], identity="secondary")
-        self.check_pair(me, t[4])
-        self.without_token(me, t[5], t[3])
+        if self.can_call(UNBLOCK):
+            self.unblock(me, t[4], identity="secondary")
+            self.check_pair(me, t[4])
+            self.without_token(me, t[5], t[3])
         # Unusual ids: in the path (non-ASCII, ', +, @) and with a comma inside `user_ids`.
         self.block(fx["unusual_user"], [fx["comma_user"]])
         self.check_pair(fx["unusual_user"], fx["comma_user"])
         self.block(me, [fx["unusual_user"], fx["comma_user"]], "user_ids")
         self.check_pair(me, fx["unusual_user"])
         self.filter_user_ids(0, BY_ME, [5, 0])
-        self.unblock(fx["unusual_user"], fx["comma_user"])
-        self.check_pair(fx["unusual_user"], fx["comma_user"])
         # Mutual blocks are two separate relations.
         self.block(others[0], [me])
         self.check_pair(others[0], me)
         self.check(me, BLOCKING_ME)
+        if not self.can_call(UNBLOCK):
+            return
+        self.unblock(fx["unusual_user"], fx["comma_user"])
+        self.check_pair(fx["unusual_user"], fx["comma_user"])
         # Unblock: both sides; then again (decision 31: 200 or 400, still unblocked).
         self.unblock(me, t[0])
         self.check_pair(me, t[0])
         self.unblock(me, t[0])
         self.check_pair(me, t[0])
 
+    def one_way(self, a: str, b: str) -> None:
+        """A blocks B: B's own list of whom B blocks, and A's list of who blocks A, do not gain it
+        (the relation is one-way, [SB-list]: A's `blocked_by_me`, B's `blocking_me`)."""
+        if (a, b) not in self.blocks or (b, a) in self.blocks:
+            return
+        mine = self.read(b, BY_ME)
+        self.expect(ONE_WAY, a not in mine, f"after {a} blocked {b}, {b}'s {BY_ME} list shows {a} ({b} never "
+                    f"blocked {a})", where(LIST, "description"))
+        theirs = self.read(a, BLOCKING_ME)
+        self.expect(ONE_WAY, b not in theirs, f"after {a} blocked {b}, {a}'s {BLOCKING_ME} list shows {b} ({b} never "
+                    f"blocked {a})", where(LIST, "description"))
+
+    def defaults(self, a: str, targets: list[str]) -> None:
+        """`list` omitted reads `blocked_by_me`; `limit` omitted gives pages of at most 10 whose
+        walk covers the whole list (spec parameters `list` and `limit`, defaults from [SB-list])."""
+        before = self.expected(a, BY_ME)
+        targets = [b for b in targets if b != a]
+        self.block(a, targets, "user_ids")
+        want = self.expected(a, BY_ME)
+        ids = self.walk(a, BY_ME, None, cap=len(want) // DEFAULT_LIMIT + 3, query={"list": None})  # type: ignore[arg-type]
+        self.expect(DEFAULTS, set(ids) == want,
+                    f"{a}'s list without `list` and `limit` shows {sorted(set(ids))}; {a}'s {BY_ME} list is "
+                    f"{sorted(want)} (`list` defaults to {BY_ME})", where(LIST, "parameters", 0))
+        for b in targets:
+            if b not in before:
+                self.unblock(a, b)
+
     # -- random steps ----------------------------------------------------------------------------
 
+    @precondition(lambda self: self.can_call(LIST, BLOCK))
     @rule(a=st.integers(0, 4), b=st.integers(0, 7))
     def block_one(self, a: int, b: int) -> None:
         blocker, target = self.actors[a], self.pool[b]
@@ -256,7 +325,9 @@ class Machine(ModelMachine):
             return  # blocking oneself is undocumented (decision 31): not part of the model
         self.block(blocker, [target])
         self.check_pair(blocker, target)
+        self.one_way(blocker, target)
 
+    @precondition(lambda self: self.can_call(LIST, BLOCK))
     @rule(a=st.integers(0, 4), bs=st.lists(st.integers(0, 7), min_size=1, max_size=3, unique=True),
           field=st.sampled_from(["user_ids", "users"]))
     def block_many(self, a: int, bs: list[int], field: str) -> None:
@@ -268,6 +339,7 @@ class Machine(ModelMachine):
             for target in targets:
                 self.check(target, BLOCKING_ME)
 
+    @precondition(lambda self: self.can_call(LIST, UNBLOCK))
     @rule(a=st.integers(0, 4), b=st.integers(0, 7))
     def unblock_one(self, a: int, b: int) -> None:
         blocker, target = self.actors[a], self.pool[b]
@@ -275,6 +347,7 @@ class Machine(ModelMachine):
             self.unblock(blocker, target)
             self.check_pair(blocker, target)
 
+    @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES), limit=st.integers(1, 3))
     def walk_pages(self, u: int, side: str, limit: int) -> None:
         user = self.universe[u]
@@ -285,6 +358,7 @@ class Machine(ModelMachine):
                     f"{user}'s {side} pages at limit={limit} show {sorted(set(ids))}, the whole list is {sorted(want)}",
                     where(LIST, "description"))
 
+    @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES),
           picks=st.lists(st.integers(0, 7), min_size=1, max_size=3, unique=True))
     def filter_user_ids(self, u: int, side: str, picks: list[int]) -> None:
@@ -301,6 +375,7 @@ class Machine(ModelMachine):
                     f"{user}'s {side} list filtered by user_ids={wanted} shows {sorted(ids)}, expected {sorted(want)}",
                     where(LIST, "parameters", 3))
 
+    @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES))
     def filter_metadata(self, u: int, side: str) -> None:
         user, key = self.universe[u], self.fixtures["metadata_key"]
@@ -313,6 +388,7 @@ class Machine(ModelMachine):
                     f"{user}'s {side} list filtered by {key}={value} shows {sorted(ids)}, expected {sorted(want)}",
                     where(LIST, "parameters", 5))
 
+    @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES))
     def read_as_secondary(self, u: int, side: str) -> None:
         user = self.universe[u]
@@ -335,6 +411,7 @@ class Machine(ModelMachine):
                     f"calls without Api-Token changed {a}'s blocked_by_me list to {sorted(got)}",
                     where(BLOCK, "responses", "400"))
 
+    @precondition(lambda self: self.can_call(LIST, BLOCK, UNBLOCK))
     @rule(a=st.integers(0, 4), b=st.integers(0, 7), c=st.integers(0, 7))
     def anonymous_changes_nothing(self, a: int, b: int, c: int) -> None:
         if self.actors[a] not in (self.pool[b], self.pool[c]):
@@ -346,9 +423,45 @@ class Machine(ModelMachine):
         # Blocks have no duration ([SB-block]): the invariant then finds every block still there.
         self.advance_clock(hours * 3_600_000)
 
+    @precondition(lambda self: self.can_call(LIST))
     @invariant()
     def one_user_matches_model(self) -> None:
         """Each step re-reads one more list, round the universe (both sides of every user)."""
         user = self.universe[(self.turn // 2) % len(self.universe)]
         self.check(user, SIDES[self.turn % 2])
         self.turn += 1
+
+    # -- clean-up --------------------------------------------------------------------------------
+
+    def quiet_walk(self, user: str) -> set[str] | None:
+        """`user`'s whole blocked_by_me list, nothing asserted; None when it cannot be read."""
+        ids: set[str] = set()
+        token = ""
+        for _ in range(READ_CAP * 2):
+            query = {"list": BY_ME, "limit": READ_LIMIT, **({"token": token} if token else {})}
+            response = self.quiet(LIST, path={"user_id": user}, query=query)
+            try:
+                body = response.json() if response is not None and response.status_code == 200 else None
+                ids |= {entry["user_id"] for entry in body["users"]} if body else set()
+                token = body["next"] if body else ""
+            except (ValueError, KeyError, TypeError):
+                return None
+            if body is None:
+                return None
+            if not token:
+                return ids
+        return None
+
+    def restore(self) -> None:
+        """Every actor's blocks back to what the start read (nothing asserted here)."""
+        if self.found is None:
+            return
+        for a in self.actors:
+            now = self.quiet_walk(a)
+            if now is None:
+                continue
+            then = {b for x, b in self.found if x == a}
+            for b in sorted(now - then):
+                self.quiet(UNBLOCK, path={"user_id": a, "target_id": b})
+            if then - now:
+                self.quiet(BLOCK, path={"user_id": a}, body={"user_ids": sorted(then - now)})
