@@ -378,10 +378,19 @@ def make_handler(state: State):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes; avoid 40 ms stalls
         server_version = "OzekiCleanRoom/1.0"
 
         def log_message(self, fmt, *args):  # keep stdout clean
             pass
+
+        def send_error(self, code, message=None, explain=None):
+            # protocol-level errors from http.server (bad request line, huge headers): JSON too
+            self.close_connection = True
+            try:
+                self._send(code, {"status": "ERROR", "errormessage": str(message or "Bad request")})
+            except Exception:  # noqa: BLE001
+                pass
 
         def _send(self, code: int, body: dict) -> None:
             data = json.dumps(body).encode("utf-8")
@@ -506,7 +515,7 @@ def main(argv=None) -> int:
     host, port = httpd.server_address[:2]
     print(f"listening http://{host}:{port}", flush=True)
     try:
-        httpd.serve_forever(poll_interval=0.2)
+        httpd.serve_forever(poll_interval=0.05)
     finally:
         httpd.server_close()
     return 0
