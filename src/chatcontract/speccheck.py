@@ -20,6 +20,8 @@ from chatcontract import specs
 from chatcontract.specs import Operation, is_error_status, pointer
 
 DECISION_KEYS_REQUIRED = ("ambiguity", "question", "decision", "sources")
+# The project's own extension shapes (read once, from the package's data, whatever spec is checked).
+_EXTENSIONS_SCHEMA = specs.read_document(specs.schemas_dir() / "chatcontract" / "extensions.schema.json")
 LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 
@@ -242,6 +244,86 @@ def check_decisions(platform: str) -> list[Problem]:
     return problems
 
 
+def _request_parts(op: Operation) -> set[str]:
+    """`query.NAME`, `path.NAME`, `headers.NAME` and `body.FIELD` of an operation (top-level body
+    properties of every branch of its JSON body schema), plus `body`."""
+    document = specs.spec_path(op.platform)
+    item = specs.load_spec(op.platform)["paths"][op.path]
+    parts = {"body"}
+    for raw in [*(item.get("parameters") or []), *(op.definition.get("parameters") or [])]:
+        _, param, _ = specs.deref(document, raw)
+        parts.add(f"{ {'header': 'headers'}.get(param['in'], param['in'])}.{param['name']}")
+    content = ((op.definition.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
+
+    def properties(node: Any, where: Path, seen: set) -> None:
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            where, node, at = specs.deref(where, {"$ref": node["$ref"]})
+            if (where, at) in seen:
+                return
+            seen.add((where, at))
+        if not isinstance(node, dict):
+            return
+        parts.update(f"body.{name}" for name in node.get("properties") or {})
+        for key in ("oneOf", "anyOf", "allOf"):
+            for branch in node.get(key) or []:
+                properties(branch, where, seen)
+
+    properties(content.get("schema"), document, set())
+    return parts
+
+
+def check_readings(platform: str) -> list[Problem]:
+    """Every decision has `readings` (possibly empty: nothing a check reads is left open), each
+    reading has the shape of extensions.schema.json, a unique name, and names only operations,
+    examples, statuses and request parts the spec has (specs/extensions.md, `readings`)."""
+    from jsonschema import Draft202012Validator
+
+    from chatcontract import decisions as readings_of
+
+    validator = Draft202012Validator({**_EXTENSIONS_SCHEMA, "$ref": "#/$defs/readings"})
+    problems: list[Problem] = []
+    ops = {op.operation_id: op for op in specs.operations(platform)}
+    examples = {(op.operation_id, key, name): ex for op, key, name, ex in readings_of.documented_errors(platform)}
+    names: set[str] = set()
+    for at, entry in readings_of.decision_entries(platform):
+        if "readings" not in entry:
+            problems.append(Problem(platform, at, "x-decisions entry has no `readings` (write `readings: []` when nothing is left open)"))
+            continue
+        problems += [Problem(platform, at, f"readings: {e.message}") for e in validator.iter_errors(entry["readings"])]
+        for index, reading in enumerate(entry["readings"] if isinstance(entry["readings"], list) else []):
+            where = f"{at}/readings/{index}"
+            if not isinstance(reading, dict):
+                continue
+            if reading.get("name") in names:
+                problems.append(Problem(platform, where, f"reading name {reading.get('name')!r} is used twice"))
+            names.add(reading.get("name"))
+            chosen = [o for o in reading.get("operations", ops) if o in ops]
+            problems += [Problem(platform, where, f"no operation {o!r}") for o in reading.get("operations", []) if o not in ops]
+            if "rejection-not-asserted" in reading:
+                for part in reading["rejection-not-asserted"]:
+                    name = part.split(":")[0]
+                    if not any(name in _request_parts(ops[o]) for o in chosen):
+                        problems.append(Problem(platform, where, f"{part}: no operation it names has the request part {name}"))
+                continue
+            matched = [(o, k, n) for (o, k, n), ex in examples.items() if o in chosen
+                       and n in reading.get("examples", [n]) and ex["x-trigger"] in reading.get("triggers", [ex["x-trigger"]])]
+            if not matched:
+                problems.append(Problem(platform, where, "the reading selects no documented error example"))
+            for name in reading.get("examples", []):
+                if not any(n == name for _, _, n in matched):
+                    problems.append(Problem(platform, where, f"no selected operation has an error example {name!r}"))
+            for status in reading.get("statuses", []):
+                for o, _, _ in matched:
+                    if status not in ops[o].responses:
+                        problems.append(Problem(platform, where, f"status {status} is not a documented response of {o} (use `forms` for an undocumented one)"))
+            for form in reading.get("forms", []):
+                try:
+                    specs.validator_at(specs.spec_path(platform), f"{where}/forms/{reading['forms'].index(form)}/schema")
+                except Exception as exc:  # an unresolvable $ref
+                    problems.append(Problem(platform, where, f"form schema does not resolve: {exc}"))
+    return problems
+
+
 def _response_schemas(platform: str) -> Iterator[tuple[str, Path, tuple]]:
     for op in specs.operations(platform):
         for code, response in op.responses.items():
@@ -290,6 +372,7 @@ CHECKS: dict[str, Callable[[str], list[Problem]]] = {
     "schema-files": check_schema_files,
     "operations": check_operations,
     "decisions": check_decisions,
+    "readings": check_readings,
     "response-tolerance": check_response_tolerance,
 }
 

@@ -43,7 +43,7 @@ SPEC = {
                 "externalDocs": {"url": "https://example.org/docs"},
                 "x-sources": ["[DEMO]"],
                 "x-decisions": [
-                    {"ambiguity": 1, "question": "q?", "decision": "d.", "sources": ["[DEMO]"]}
+                    {"ambiguity": 1, "question": "q?", "decision": "d.", "sources": ["[DEMO]"], "readings": []}
                 ],
                 "parameters": [
                     {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}, "example": "GENERAL"}
@@ -178,6 +178,43 @@ def test_incomplete_decision_is_reported(demo) -> None:
     problems = demo(spec)
     assert any("lacks decision, sources" in p for p in problems), problems
     assert any("ambiguity 40" in p for p in problems), problems
+
+
+def test_decision_without_readings_is_reported(demo) -> None:
+    spec = copy.deepcopy(SPEC)
+    del _op(spec)["x-decisions"][0]["readings"]
+    assert any("has no `readings`" in p for p in demo(spec))
+
+
+@pytest.mark.parametrize("reading, expected", [
+    ({"name": "a", "examples": ["noSuchExample"], "statuses": ["400"]}, "selects no documented error"),
+    ({"name": "a", "operations": ["demoNope"], "statuses": ["400"]}, "no operation 'demoNope'"),
+    ({"name": "a", "statuses": ["404"]}, "status 404 is not a documented response of demoMute"),
+    ({"name": "a", "rejection-not-asserted": ["query.nope"]}, "request part query.nope"),
+    ({"name": "a"}, "readings:"),
+    ({"name": "Bad Name", "statuses": ["400"]}, "readings:"),
+    ({"name": "a", "identity": {"/error": ["x"]}, "rejection-not-asserted": ["path.rid"]}, "readings:"),
+])
+def test_wrong_reading_is_reported(demo, reading: dict, expected: str) -> None:
+    spec = copy.deepcopy(SPEC)
+    _op(spec)["x-decisions"][0]["readings"] = [reading]
+    problems = demo(spec)
+    assert any(expected in p for p in problems), problems
+
+
+def test_good_readings_pass(demo) -> None:
+    spec = copy.deepcopy(SPEC)
+    _op(spec)["x-decisions"][0]["readings"] = [
+        {"name": "a", "examples": ["invalidRoom"], "statuses": ["400"], "identity": {"/error": ["Unknown room"]}},
+        {"name": "b", "rejection-not-asserted": ["path.rid:pattern"], "covered-by": "tests/x.py"},
+    ]
+    assert demo(spec) == []
+
+
+def test_reading_names_are_unique(demo) -> None:
+    spec = copy.deepcopy(SPEC)
+    _op(spec)["x-decisions"][0]["readings"] = [{"name": "a", "statuses": ["400"]}, {"name": "a", "statuses": ["400"]}]
+    assert any("used twice" in p for p in demo(spec))
 
 
 def test_unreferenced_schema_file_is_reported(demo, tmp_path: Path) -> None:

@@ -98,3 +98,22 @@ def pointer_value(document: Any, pointer: str) -> Any:
         else:
             return None
     return node
+
+
+def form_body(op: specs.Operation, response: httpx.Response, document: Path, schema_at: str, what: str) -> Any:
+    """Assert the response is JSON matching the schema at `schema_at` of `document` (a body form a
+    decision accepts, `what` names it); return the parsed body."""
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise Mismatch(f"{op.label} {response.status_code} has content type {one_line(media, 80) or '(none)'!r}, "
+                       f"{what} is application/json")
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        raise Mismatch(f"{op.label} {response.status_code} body is not JSON: {_short(response)}") from None
+    errors = sorted(specs.validator_at(document, schema_at).iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(body)"
+        raise Mismatch(f"{op.label} {response.status_code} body does not match {what} at {where}: "
+                       f"{one_line(errors[0].message)}\nbody: {_short(response)}")
+    return body

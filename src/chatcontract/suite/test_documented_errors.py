@@ -2,19 +2,29 @@
 
 For every named example with an `x-trigger` in the spec, the operation's `x-request` is changed
 as the example's `x-provoke` says (another identity, wrong credentials, a parameter dropped or
-replaced...), sent, and the answer must carry the example's status, the documented body schema
-and the same identifying fields (`x-target.error-identity`) as the example.
+replaced...), sent, and the answer must be a reading of that error the example or a decision
+accepts (`decisions.error_readings`): one of the accepted statuses (or body forms) with the
+documented body schema, every key the example carries (unless a decision lets it be absent), and
+an accepted value at each identifying pointer (`x-target.error-identity`, the example's
+`x-identity`). The envelope values the docs fix (`success: false`, `error: true`, a `status`
+other than `OK`/`ok`) are part of each platform's error schema.
+
+An `auth-invalid` example whose `x-provoke` sends wrong credentials is also provoked with partly
+wrong ones, generated from the spec's security schemes (`wire.partial_credentials`): each
+scheme wrong alone, the user id right with everything else wrong, another identity's user id
+with the caller's secret. Each is its own case (`.../<example>/only-authToken-wrong`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from chatcontract import specs
+from chatcontract import decisions, specs
 from chatcontract.suite.cases import Case, Fact
-from chatcontract.suite.expect import Mismatch, documented_body, pointer_value
-from chatcontract.suite.wire import Wire, base_call
-from chatcontract.targets import Target
+from chatcontract.suite.wire import Wire, base_call, partial_credentials
+from chatcontract.targets import ANONYMOUS, Target
 
 LAYER = "errors"
 ROW = {
@@ -30,29 +40,37 @@ ROW = {
 
 def documented_errors(platform: str):
     """(operation, status key, example name, example) for every example with an x-trigger."""
-    document = specs.spec_path(platform)
-    for op in specs.operations(platform):
-        for key, raw in op.responses.items():
-            _, definition, _ = specs.deref(document, raw)
-            for media in (definition.get("content") or {}).values():
-                for name, example in (media.get("examples") or {}).items():
-                    _, example, _ = specs.deref(document, example)
-                    if isinstance(example, dict) and "x-trigger" in example:
-                        yield op, key, name, example
+    yield from decisions.documented_errors(platform)
+
+
+def _partial_variants(target: Target, op: specs.Operation, example: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    provoke = example.get("x-provoke") or {}
+    if example.get("x-trigger") != "auth-invalid" or provoke.get("credentials") != "wrong":
+        return []
+    caller = provoke.get("as") or (op.definition.get("x-request") or {}).get("as", ANONYMOUS)
+    if caller == ANONYMOUS:
+        return []
+    identities = list(specs.load_spec(target.api)["x-target"]["identities"])
+    return [(suffix, {**provoke, "credentials": credentials})
+            for suffix, credentials in partial_credentials(target.api, caller, identities)]
 
 
 def cases(target: Target) -> list[Case]:
     found = []
     for op, key, name, example in documented_errors(target.api):
-        fact = Fact.of_operation(op, "responses", key, summary=f"{key} {name}: {example.get('summary', '')}")
-        found.append(Case(target, LAYER, f"{op.operation_id}/{key}/{name}", fact, payload=(op, key, name, example),
-                          operation_id=op.operation_id, matrix_row=ROW[example["x-trigger"]]))
+        summary = f"{key} {name}: {example.get('summary', '')}"
+        variants = [("", example.get("x-provoke")), *_partial_variants(target, op, example)]
+        for suffix, provoke in variants:
+            fact = Fact.of_operation(op, "responses", key,
+                                     summary=summary + (f" (partial credentials: {suffix})" if suffix else ""))
+            behaviour = f"{op.operation_id}/{key}/{name}" + (f"/{suffix}" if suffix else "")
+            found.append(Case(target, LAYER, behaviour, fact, payload=(op, key, name, provoke, example),
+                              operation_id=op.operation_id, matrix_row=ROW[example["x-trigger"]]))
     return found
 
 
 def test_documented_error(case: Case, target: Target, wire: Wire) -> None:
-    op, key, name, example = case.payload
-    provoke = example.get("x-provoke")
+    op, key, name, provoke, example = case.payload
     if provoke is None:
         raise specs.SpecError(f"{op.operation_id} example {name} has no x-provoke")
     if "skip" in provoke:
@@ -61,10 +79,4 @@ def test_documented_error(case: Case, target: Target, wire: Wire) -> None:
         prior = base_call(target, step["operation"]).changed(step, target.fixtures)
         wire.send(prior)
     response = wire.send(base_call(target, op.operation_id).changed(provoke, target.fixtures))
-    body = documented_body(op, response, expect_key=key)
-    # The platform's identifying fields, and this example's own (`x-identity`, specs/extensions.md).
-    for pointer in [*specs.load_spec(target.api)["x-target"]["error-identity"], *example.get("x-identity", [])]:
-        expected, got = pointer_value(example["value"], pointer), pointer_value(body, pointer)
-        if expected != got:
-            raise Mismatch(f"{op.label} answered {response.status_code} with {pointer} = {got!r}; "
-                           f"the documented error {name} ({example.get('summary', '')}) has {expected!r}")
+    decisions.error_readings(target.api, op.operation_id, name, key).check(op, example, response)

@@ -30,11 +30,46 @@ from chatcontract.targets import ANONYMOUS, Target
 
 NOT_SET: Any = object()
 WRONG_CREDENTIAL = "chatcontract-wrong-credential-0000"
+WRONG = "wrong"  # in a `credentials` map: this scheme carries a value no server could have issued
+USER_SCHEME = re.compile(r"user", re.IGNORECASE)
+
+
+def user_id_schemes(platform: str) -> list[str]:
+    """The security schemes that carry the caller's user id rather than a secret: an `apiKey`
+    scheme whose name or parameter name says `user` (X-User-Id, Ozeki-User). Their value is not
+    secret, so a server must check it belongs with the other credentials sent."""
+    schemes = specs.security_schemes(platform)
+    return [name for name in specs.security_scheme_names(platform)
+            if schemes[name].get("type") == "apiKey" and USER_SCHEME.search(name + " " + str(schemes[name].get("name", "")))]
+
+
+def partial_credentials(platform: str, caller: str, identities: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Partly wrong credentials for `caller`, from the spec's security schemes alone: (a) each
+    scheme wrong while the others are right; (b) the user id right and every other scheme
+    wrong (where that differs from (a)); (c) another identity's user id with the caller's other
+    credentials. Each is (case suffix, `credentials` map). None for a single-scheme platform."""
+    schemes = specs.security_scheme_names(platform)
+    if len(schemes) < 2:
+        return []
+    found = [(f"only-{name}-wrong", {name: WRONG}) for name in schemes]
+    users = user_id_schemes(platform)
+    others = [name for name in schemes if name not in users]
+    if users and len(others) >= 2:
+        found.append((f"only-{'-'.join(users)}-right", {name: WRONG for name in others}))
+    other = next((i for i in identities if i != caller), None)
+    if users and others and other is not None:
+        found.append((f"{'-'.join(users)}-of-{other}", {name: other for name in users}))
+    return found
 _REF = re.compile(r"^\$\{fixtures\.([A-Za-z_][A-Za-z0-9_]*)(?:\.(\d+)|\.:(\d+))?\}$")
 
 
 class FixtureError(Exception):
     """A fixture reference the target cannot satisfy (missing key, list too short)."""
+
+
+class NotProvided(FixtureError):
+    """An identity or fixture the target file left out. Only the spec's `x-target.optional` ones
+    can be missing (target loading refuses the rest), so a check that needs one is a skip."""
 
 
 def resolve(value: Any, fixtures: dict[str, Any]) -> Any:
@@ -45,7 +80,7 @@ def resolve(value: Any, fixtures: dict[str, Any]) -> Any:
             return value
         name, index, prefix = match.groups()
         if name not in fixtures:
-            raise FixtureError(f"the target has no fixture {name!r}")
+            raise NotProvided(f"the target file gives no fixture {name!r} (optional in the spec's x-target)")
         found = fixtures[name]
         if index is not None or prefix is not None:
             if not isinstance(found, list):
@@ -75,6 +110,8 @@ class Call:
     operation: specs.Operation
     identity: str  # an identity name, or ANONYMOUS
     wrong_credentials: bool = False
+    # per securityScheme: "wrong", or the identity whose value to send instead (partial credentials)
+    credential_from: dict[str, str] = field(default_factory=dict)
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
@@ -82,13 +119,19 @@ class Call:
     raw_body: str | None = None
 
     def changed(self, change: dict[str, Any], fixtures: dict[str, Any]) -> "Call":
-        """This call with an `x-provoke`-style change applied (as, credentials, drop, set, raw-body)."""
+        """This call with an `x-provoke`-style change applied (as, credentials, drop, set, raw-body).
+        `credentials` is `wrong` (every credential) or a map from securityScheme name to `wrong` or
+        the identity whose value that one scheme carries instead (the others stay the caller's)."""
         new = replace(self, path=dict(self.path), query=dict(self.query), headers=dict(self.headers),
-                      body=self.body if self.body is NOT_SET else copy.deepcopy(self.body))
+                      body=self.body if self.body is NOT_SET else copy.deepcopy(self.body),
+                      credential_from=dict(self.credential_from))
         if "as" in change:
             new.identity = change["as"]
-        if change.get("credentials") == "wrong":
+        credentials = change.get("credentials")
+        if credentials == "wrong":
             new.wrong_credentials = True
+        elif isinstance(credentials, dict):
+            new.credential_from.update(credentials)
         for key in change.get("drop", []):
             new._drop(key)
         for key, value in (change.get("set") or {}).items():
@@ -175,9 +218,21 @@ class Wire:
         if call.identity == ANONYMOUS:
             return {}
         if call.identity not in self.target.credentials:
-            raise FixtureError(f"the target has no credentials for identity {call.identity!r}")
+            raise NotProvided(f"the target file gives no credentials for identity {call.identity!r} "
+                              "(optional in the spec's x-target)")
         creds = self.target.credentials[call.identity]
-        return {name: WRONG_CREDENTIAL if call.wrong_credentials else creds[name] for name in self._required}
+        values = {}
+        for name in self._required:
+            source = call.credential_from.get(name)
+            if call.wrong_credentials or source == WRONG:
+                values[name] = WRONG_CREDENTIAL
+            elif source is not None:
+                if source not in self.target.credentials:
+                    raise FixtureError(f"the target has no credentials for identity {source!r}")
+                values[name] = self.target.credentials[source][name]
+            else:
+                values[name] = creds[name]
+        return values
 
     def prepare(self, call: Call) -> Prepared:
         path = call.operation.path
