@@ -1,7 +1,7 @@
 """Agora Chat chat-room mutes as a state machine: mute, unmute, list, expiry and the room-wide mute.
 
-Model: chat room -> user ID -> the mutes it may carry (targets without a reset hook first
-unmute the users the machine acts on, so that every example starts alike). A timed mute is the window its `expire`
+Model: chat room -> user ID -> the mutes it may carry, read from the lists at the start (with or
+without a reset hook). A timed mute is the window its `expire`
 must fall in (request time + `mute_duration`, measured on this side before and after the call,
 widened by SKEW_MS); a permanent mute (`-1`) is None, whose `expire` is undocumented (decision
 20). After a repeated mute the old and the new mute are both possible (decision 27) until a
@@ -9,7 +9,14 @@ list read says which one the server kept; when the clock runs past one of them, 
 (that reading leaves the user unmuted), so the user is "surely muted" only if every reading says
 so. The room-wide mute (`…/ban`) is not in the model: it must leave the list exactly as it
 was. Targets without reset start from what they list; targets without the clock hook skip
-expiry (mute lengths are a minute or more, so nothing runs out).
+expiry (mute lengths are a minute or more, so nothing runs out), reported as skipped.
+
+A list must name a user once, even after a repeated mute. Partial targets: every behaviour needs
+the list (the read back) and the operations it calls; the rest runs. Clean-up (every example):
+each room's list is set back to what the start read (users muted since are unmuted, users then
+muted are muted again until the same `expire`, or for good), and a room whose room-wide mute the
+machine switched gets unmute-all (no operation reads that flag; the fixtures describe
+`chatroom_id` as a room whose room-wide mute may be turned on and off, taken as off).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from chatcontract.suite.semantics import ModelMachine, doc
+from chatcontract.suite.semantics import CLOCK, ModelMachine, doc
 
 P = "agora"
 MUTE, LIST, UNMUTE = "agoraMuteChatRoomMembers", "agoraListChatRoomMutes", "agoraUnmuteChatRoomMembers"
@@ -50,6 +57,12 @@ LIST_ANSWERS = "semantics: list answers"
 NON_MEMBER = "semantics: non-member refused, nothing muted"
 AT_MOST_60 = "semantics: at most 60 users per call"
 ENVELOPE = "semantics: the envelope names the org and app called"
+NO_DUPS = "semantics: no duplicates after a repeated action"
+NEEDS = {READ_BACK: (MUTE, LIST), UNMUTE_BACK: (MUTE, UNMUTE, LIST), REPEAT: (MUTE, UNMUTE, LIST),
+         CALLERS: (MUTE, LIST), ROOMS: (MUTE, UNMUTE, LIST), AUTHZ: (LIST,), ENDS: (MUTE, LIST, CLOCK),
+         EXPIRE: (MUTE, LIST), FOREVER: (MUTE, UNMUTE, LIST), MUTE_ALL_APART: (MUTE_ALL, UNMUTE_ALL, LIST),
+         LIST_ANSWERS: (LIST,), NON_MEMBER: (MUTE, LIST), AT_MOST_60: (MUTE, UNMUTE, LIST), ENVELOPE: (LIST,),
+         NO_DUPS: (MUTE, LIST)}
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,13 @@ def consistent(options: list[Option], expire: Any) -> list[Option]:
     return [None] if None in options else []
 
 
+def unit_hint(expire: Any, window: Option) -> str:
+    """A note when `expire` is right but in seconds: it is documented in milliseconds ([AG-doc])."""
+    if isinstance(window, Window) and _is_int(expire) and fits(Window(window.lo / 1000, window.hi / 1000), expire):
+        return "; that is the right time in seconds, but `expire` is documented as a Unix timestamp in ms"
+    return ""
+
+
 def surely_active(options: list[Option], now: float) -> bool:
     return bool(options) and all(o is None or (isinstance(o, Window) and now < o.lo - SKEW_MS) for o in options)
 
@@ -103,6 +123,7 @@ def run_out(options: list[Option], now: float) -> list[Option]:
 
 
 class Machine(ModelMachine):
+    needs = NEEDS
     _calls: ClassVar[dict[str, deque[float]]] = {}
     _walked_for: ClassVar[object] = None  # the run (its `behaviours` dict) already walked through
 
@@ -113,6 +134,8 @@ class Machine(ModelMachine):
         self.model: dict[str, dict[str, list[Option]]] = {}
         self.why_absent: dict[str, dict[str, str]] = {}  # why a user must not be listed (behaviour)
         self.dirty: set[str] = set()  # rooms changed since their list was last checked
+        self.found: dict[str, dict[str, Any]] = {}  # room -> the list read at the start (user -> expire)
+        self.switched: set[str] = set()  # rooms whose room-wide mute this example switched
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -185,6 +208,13 @@ class Machine(ModelMachine):
         response, body = self.call(LIST, path=self.at(room))
         self.expect(LIST_ANSWERS, response.status_code == 200,
                     f"GET …/chatrooms/{room}/mute as admin answered {response.status_code}", doc(P, LIST))
+        users = [str(entry["user"]).lower() for entry in body["data"]]
+        twice = sorted({u for u in users if users.count(u) > 1})
+        if twice:
+            self.expect(NO_DUPS, False, f"the mute list of chat room {room} names {twice[:5]} more than once",
+                        doc(P, LIST, "responses", "200"))
+        elif any(u in self.model.get(room, {}) for u in users):
+            self.expect(NO_DUPS, True, "", "")
         return {str(entry["user"]).lower(): entry["expire"] for entry in body["data"]}
 
     def forget(self, room: str, user: str, why: str) -> None:
@@ -193,26 +223,19 @@ class Machine(ModelMachine):
 
     # --- start: reset, read, walk through every behaviour once ------------------------------------
 
-    def clean_slate(self) -> None:
-        """Without a reset hook: unmute the users this machine acts on, so every example (and
-        every replay while hypothesis shrinks) starts from the same state. Setup only: nothing
-        is asserted here."""
-        ours = set(self.fixtures["members"][:MAX_USERS + 1]) | set(self.fixtures["other_chatroom_members"])
-        for room in self.rooms:
-            mine = [u for u in self.listing(room) if u in ours]
-            for first in range(0, len(mine), MAX_USERS):
-                self.call(UNMUTE, path=self.at(room, member=",".join(mine[first:first + MAX_USERS])))
-
     @initialize()
     def start(self) -> None:
         self.rooms = [self.fixtures["chatroom_id"], self.fixtures["other_chatroom_id"]]
-        if not self.reset_target():
-            self.clean_slate()
-        self.sync_clock()
         for room in self.rooms:
             self.model[room], self.why_absent[room] = {}, {}
+        if not self.can_call(LIST):
+            return
+        self.reset_target()
+        self.sync_clock()
+        for room in self.rooms:
             now = self.now()
-            for user, expire in self.listing(room).items():
+            self.found[room] = self.listing(room)
+            for user, expire in self.found[room].items():
                 # Muted before this run: a future timestamp is taken as its end, anything else as
                 # permanent (decision 20); either way it is not asserted beyond what is listed.
                 self.model[room][user] = [Window(expire, expire) if _is_int(expire) and expire > now else None]
@@ -223,28 +246,39 @@ class Machine(ModelMachine):
         if type(self)._walked_for is type(self).behaviours:
             return
         members = self.fixtures["members"]
-        self.mute_read_back_unmute(0, 1)
-        self.repeat_mute_and_unmute(1)
-        self.permanent_mute(2)
-        if self.target.can("clock"):
+        can = self.can_run
+        if can(UNMUTE_BACK):
+            self.mute_read_back_unmute(0, 1)
+        if can(REPEAT):
+            self.repeat_mute_and_unmute(1)
+        if can(FOREVER):
+            self.permanent_mute(2)
+        if can(ENDS):
             self.mute_until_it_runs_out(3, 0)
         shared = [u for u in self.fixtures["other_chatroom_members"] if u in members]
-        if shared:
+        if shared and can(ROOMS):
             self.rooms_are_apart(shared[0])
-        self.mute(0, 0, 1)
-        self.mute_all(0, True)
-        self.mute_all(0, False)
+        if self.can_call(MUTE):
+            self.mute(0, 0, 1)
+        for on in (True, False):
+            if self.can_call(MUTE_ALL if on else UNMUTE_ALL):
+                self.mute_all(0, on)
         for op in (MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL):
-            self.other_app_tries(self.rooms[0], 1, op)
+            if self.can_call(op):
+                self.other_app_tries(self.rooms[0], 1, op)
         self.check_room(self.rooms[0], behaviour=AUTHZ)
-        self.other_app_sees_nothing(0)
-        self.non_member_mutes_nobody(5)
-        self.sixty_at_once()
-        self.too_many_mutes_nobody()
+        if can(CALLERS):
+            self.other_app_sees_nothing(0)
+        if can(NON_MEMBER):
+            self.non_member_mutes_nobody(5)
+        if can(AT_MOST_60):
+            self.sixty_at_once()
+            self.too_many_mutes_nobody()
         type(self)._walked_for = type(self).behaviours
 
     # --- walkthrough steps (also rules) -----------------------------------------------------------
 
+    @precondition(lambda self: self.can_run(UNMUTE_BACK))
     @rule(index=st.integers(0, 3), duration=st.integers(0, len(DURATIONS_MS) - 1))
     def mute_read_back_unmute(self, index: int, duration: int) -> None:
         room = self.rooms[0]
@@ -286,7 +320,7 @@ class Machine(ModelMachine):
                         doc(P, MUTE, "requestBody"))
         self.unmute_users(room, [user])
 
-    @precondition(lambda self: self.target.can("clock"))
+    @precondition(lambda self: self.can_run(ENDS))
     @rule(index=st.integers(0, 3), duration=st.integers(0, len(DURATIONS_MS) - 1))
     def mute_until_it_runs_out(self, index: int, duration: int) -> None:
         room = self.rooms[0]
@@ -330,12 +364,14 @@ class Machine(ModelMachine):
 
     # --- rules ------------------------------------------------------------------------------------
 
+    @precondition(lambda self: self.can_call(MUTE, LIST))
     @rule(room=st.integers(0, 1), index=st.integers(0, 3), duration=st.integers(-1, len(DURATIONS_MS) - 1))
     def mute(self, room: int, index: int, duration: int) -> None:
         chat_room = self.rooms[room]
         pool = self.pool(chat_room)
         self.mute_users(chat_room, [pool[index % len(pool)]], PERMANENT if duration < 0 else DURATIONS_MS[duration])
 
+    @precondition(lambda self: self.can_call(UNMUTE, LIST))
     @rule(room=st.integers(0, 1), first=st.integers(0, 3), count=st.integers(1, 2))
     def unmute(self, room: int, first: int, count: int) -> None:
         chat_room = self.rooms[room]
@@ -343,10 +379,12 @@ class Machine(ModelMachine):
         users = list(dict.fromkeys(pool[(first + i) % len(pool)] for i in range(count)))
         self.unmute_users(chat_room, users)
 
+    @precondition(lambda self: self.can_call(MUTE_ALL, UNMUTE_ALL, LIST))
     @rule(room=st.integers(0, 1), on=st.booleans())
     def mute_all(self, room: int, on: bool) -> None:
         """Mute-all / unmute-all flip the room-wide flag and leave the mute list as it was."""
         chat_room = self.rooms[room]
+        self.switched.add(chat_room)
         if chat_room in self.dirty:
             self.check_room(chat_room)  # so that what changes below is the mute-all's doing
         op = MUTE_ALL if on else UNMUTE_ALL
@@ -360,10 +398,15 @@ class Machine(ModelMachine):
                     f"{'mute' if on else 'unmute'}-all answered data {data}", doc(P, MUTE_ALL, "x-decisions", 0))
         self.check_room(chat_room, behaviour=MUTE_ALL_APART)
 
+    @precondition(lambda self: self.can_call(LIST))
     @rule(room=st.integers(0, 1), index=st.integers(0, 3),
           op=st.sampled_from([MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL]))
     def other_app_cannot_touch(self, room: int, index: int, op: str) -> None:
         """A token of another app is refused on this app's URLs and changes nothing."""
+        if not self.can_call(op):
+            return
+        if op in (MUTE_ALL, UNMUTE_ALL):
+            self.switched.add(self.rooms[room])  # refused, but were it not, the flag is put back
         self.other_app_tries(self.rooms[room], index, op)
         if op != LIST:
             self.check_room(self.rooms[room], behaviour=AUTHZ)
@@ -385,6 +428,7 @@ class Machine(ModelMachine):
                     f"{op} on chat room {room} with another app's token answered {response.status_code}",
                     doc(P, op, "responses", "401"))
 
+    @precondition(lambda self: self.can_run(CALLERS))
     @rule(index=st.integers(0, 3))
     def other_app_sees_nothing(self, index: int) -> None:
         """Another app, on its own URL, does not see this app's chat room or its mutes."""
@@ -404,6 +448,7 @@ class Machine(ModelMachine):
             self.why_absent[room][user] = CALLERS
         self.check_room(room, behaviour=CALLERS)
 
+    @precondition(lambda self: self.can_run(NON_MEMBER))
     @rule(index=st.integers(0, 3))
     def non_member_mutes_nobody(self, index: int) -> None:
         """One non-member in `usernames` refuses the whole call: nobody is muted."""
@@ -420,6 +465,7 @@ class Machine(ModelMachine):
             self.why_absent[room][user] = NON_MEMBER
         self.check_room(room, behaviour=NON_MEMBER)
 
+    @precondition(lambda self: self.can_call(MUTE, LIST))
     @rule()
     def too_many_mutes_nobody(self) -> None:
         room = self.rooms[0]
@@ -433,7 +479,7 @@ class Machine(ModelMachine):
                 self.why_absent[room][user] = AT_MOST_60
         self.check_room(room, behaviour=AT_MOST_60)
 
-    @precondition(lambda self: self.target.can("clock"))
+    @precondition(lambda self: self.target.can("clock") and self.can_call(LIST))
     @rule(ms=st.sampled_from([30_000, DURATIONS_MS[0] + 2 * SKEW_MS + 1_000, DURATIONS_MS[1] + 2 * SKEW_MS,
                               DURATIONS_MS[2] + 2 * SKEW_MS]))
     def time_passes(self, ms: int) -> None:
@@ -463,7 +509,8 @@ class Machine(ModelMachine):
                 expire = entries[user]["expire"]
                 self.expect(EXPIRE, bool(consistent(options, expire)),
                             f"{user} muted for {duration_ms} ms between {before:.0f} and {after:.0f} (target clock) "
-                            f"has expire {expire!r}, not that time + duration (±{SKEW_MS} ms)", doc(P, MUTE))
+                            f"has expire {expire!r}, not that time + duration (±{SKEW_MS} ms)" + unit_hint(expire, new),
+                            doc(P, MUTE))
             self.model[room][user] = options
             self.why_absent[room].pop(user, None)
         for other in self.rooms:
@@ -544,7 +591,46 @@ class Machine(ModelMachine):
     def check_room(self, room: str, behaviour: str = "") -> None:
         self.check_listed(room, self.listing(room), behaviour)
 
+    @precondition(lambda self: self.can_call(LIST))
     @invariant()
     def lists_match_model(self) -> None:
         for room in [r for r in self.rooms if r in self.dirty]:
             self.check_room(room)
+
+    # --- clean-up ---------------------------------------------------------------------------------
+
+    def quiet(self, operation_id: str, **overrides: Any) -> httpx.Response | None:
+        window = self._calls.setdefault(operation_id, deque())  # the same rate as every call
+        while len(window) >= RATE_CALLS:
+            wait = window[0] + 1.0 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            window.popleft()
+        window.append(time.monotonic())
+        return super().quiet(operation_id, **overrides)
+
+    def restore(self) -> None:
+        """Each room's list back to what the start read; the room-wide mute off where it was switched."""
+        for room in sorted(self.switched):
+            self.quiet(UNMUTE_ALL, path=self.at(room))
+        self.switched.clear()
+        for room, found in self.found.items():
+            response = self.quiet(LIST, path=self.at(room))
+            try:
+                now = {str(e["user"]).lower(): e["expire"] for e in response.json()["data"]} if response else None
+            except (ValueError, KeyError, TypeError):
+                now = None
+            if now is None:
+                continue
+            extra = sorted(u for u in now if u not in found)
+            for first in range(0, len(extra), MAX_USERS):
+                self.quiet(UNMUTE, path=self.at(room, member=",".join(extra[first:first + MAX_USERS])))
+            clock = self.now()
+            for user, expire in found.items():
+                if now.get(user, object()) == expire:
+                    continue
+                # Muted before the run: again until the same end, or for good (decision 20).
+                left = int(expire - clock) if _is_int(expire) and expire > clock + 1000 else PERMANENT
+                if _is_int(expire) and 0 < expire <= clock + 1000:
+                    continue  # it has run out meanwhile
+                self.quiet(MUTE, path=self.at(room), body={"usernames": [user], "mute_duration": left})
