@@ -7,16 +7,29 @@ Each platform lists its faults as data in `servers/<platform>/faults.yaml`:
       kind: fault | tolerated        # tolerated: the docs allow it, the suite must NOT fail
       caught_by: schema | errors | semantics   # the layer expected to catch it (faults only)
       transform:                     # optional: a response rewrite, no server code needed
-        operation: <operationId>     # which operation's responses
-        status: 400                  # only responses with this status (optional)
+        operation: <operationId>     # which operation's responses (`*`: every operation)
+        status: 400                  # only responses with this status, or in this range ("4XX") (optional)
+        when: {/errorType: error-not-allowed}   # only bodies with these values (optional)
         set_status: 500              # answer with this status instead
         drop: [/errorType]           # remove these JSON pointers from the body
         rename: {/data/*/expires: expires_ms}   # give a value another key (`*`: every item)
         set: {/time: 12}             # replace values (any JSON)
         content_type: text/html      # send this content type instead
+        credentials: {ignore: [authToken]}   # a request rewrite instead: see below
+      transforms: [...]              # several rewrites (each matched on the original body)
+
+`credentials` makes the server check the security-scheme headers less strictly, without server
+code: `{ignore: [scheme, ...]}` leaves those schemes unchecked (when the others match one
+identity, the ignored ones are taken as that identity's), `mixed` checks each header against any
+identity (a request whose values all belong to someone is served as the identity its user-id
+header names). Only `apiKey` header schemes are rewritten.
 
 A fault without `transform` is a behaviour change the platform's code makes where it checks
 `faults.on("<fault-name>")`. Faults are off unless named at start-up (`serve --fault NAME`).
+
+Besides the hand-written entries of faults.yaml, `catalog()` holds one generated tolerated
+entry per mechanical reading of the spec's `x-decisions` (`decisions.variants`, named
+`reading-<name>-<alternative>`): the reference server answering as that reading says.
 
 Written by hand: a response rewrite keyed by our own operation ids is specific to this project.
 """
@@ -40,12 +53,27 @@ class UnknownFault(ValueError):
     pass
 
 
-def catalog(platform: str) -> dict[str, dict[str, Any]]:
+def written(platform: str) -> dict[str, dict[str, Any]]:
+    """The hand-written entries of servers/<platform>/faults.yaml."""
     path = SERVERS_DIR / platform / "faults.yaml"
     if not path.exists():
         return {}
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}
+
+
+def catalog(platform: str) -> dict[str, dict[str, Any]]:
+    """Every fault and tolerated variant: faults.yaml, then those generated from the readings."""
+    from chatcontract import decisions
+
+    found = written(platform)
+    try:
+        generated = decisions.variants(platform)
+    except specs.SpecError:
+        generated = {}
+    for name, entry in generated.items():
+        found.setdefault(name, entry)
+    return found
 
 
 class Faults:
@@ -63,7 +91,11 @@ class Faults:
         return name in self.active
 
     def transforms(self) -> list[dict[str, Any]]:
-        return [f["transform"] for f in self.active.values() if "transform" in f]
+        found = []
+        for entry in self.active.values():
+            found += [entry["transform"]] if "transform" in entry else []
+            found += list(entry.get("transforms") or [])
+        return found
 
 
 def _path_regex(template: str) -> re.Pattern[str]:
@@ -114,6 +146,63 @@ def _each(body: Any, pointer: str) -> list[str]:
     return ["/".join(parts[:at] + [str(i)] + parts[at + 1:]) for i in range(len(node))]
 
 
+def status_in(key: Any, status: int) -> bool:
+    """Whether `status` is the transform's `status` (a code, or a range such as "4XX")."""
+    text = str(key)
+    if len(text) == 3 and text.endswith("XX"):
+        return str(status)[0] == text[0]
+    return text == str(status)
+
+
+def _value_at(body: Any, pointer: str) -> tuple[bool, Any]:
+    node = body
+    for key in _pointer_parts(pointer):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False, None
+    return True, node
+
+
+def applies(transform: dict[str, Any], status: int, body: Any) -> bool:
+    """Whether a response rewrite is for this response (its `status` and `when`)."""
+    if "status" in transform and not status_in(transform["status"], status):
+        return False
+    for pointer, value in (transform.get("when") or {}).items():
+        found, got = _value_at(body, pointer)
+        if not found or got != value or type(got) is not type(value):
+            return False
+    return True
+
+
+_USER_SCHEME = re.compile(r"user", re.IGNORECASE)
+
+
+def rewrite_credentials(platform: str, rule: Any, headers: list[tuple[bytes, bytes]],
+                        identities: dict[str, dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """The request headers with the credential headers replaced as a `credentials` rule says."""
+    schemes = specs.security_schemes(platform)
+    names = [n for n in specs.security_scheme_names(platform)
+             if schemes[n].get("type") == "apiKey" and schemes[n].get("in") == "header"]
+    header_of = {n: schemes[n]["name"].lower().encode() for n in names}
+    sent = {n: next((v.decode("latin-1") for k, v in headers if k.lower() == header_of[n]), None) for n in names}
+    creds = {name: {k: str(v) for k, v in ident["credentials"].items()} for name, ident in identities.items()}
+    chosen = None
+    if isinstance(rule, dict) and "ignore" in rule:
+        checked = [n for n in names if n not in rule["ignore"]]
+        chosen = next((i for i, c in creds.items() if checked and all(sent[n] == c.get(n) for n in checked)), None)
+    elif rule == "mixed":
+        if all(any(sent[n] == c.get(n) for c in creds.values()) for n in names):
+            users = [n for n in names if _USER_SCHEME.search(n + " " + schemes[n]["name"])] or names[:1]
+            chosen = next((i for i, c in creds.items() if sent[users[0]] == c.get(users[0])), None)
+    if chosen is None:
+        return headers
+    kept = [(k, v) for k, v in headers if k.lower() not in header_of.values()]
+    return kept + [(header_of[n], creds[chosen][n].encode()) for n in names if n in creds[chosen]]
+
+
 def rewrite(transform: dict[str, Any], status: int, body: Any) -> tuple[int, Any]:
     for pointer in transform.get("drop", []):
         for p in _each(body, pointer):
@@ -134,16 +223,31 @@ class FaultMiddleware:
 
     def __init__(self, app: ASGIApp, platform: str, transforms: list[dict[str, Any]]) -> None:
         self.app = app
+        self.platform = platform
         self.rules = []
+        self.credential_rules = []
         for transform in transforms:
+            if "credentials" in transform:
+                self.credential_rules.append(transform["credentials"])
+                continue
+            if transform.get("operation") == "*":
+                self.rules.append((None, re.compile(".*"), transform))
+                continue
             op = specs.operation_by_id(platform, transform["operation"])
             self.rules.append((op.method.upper(), _path_regex(op.path), transform))
+        self.identities: dict[str, dict[str, Any]] = {}
+        if self.credential_rules:
+            from chatcontract.servers.core.seed import load_seed
+
+            self.identities = load_seed(platform).get("identities", {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        matching = [t for m, rx, t in self.rules if m == scope["method"] and rx.match(scope["path"])]
+        for rule in self.credential_rules:
+            scope = {**scope, "headers": rewrite_credentials(self.platform, rule, list(scope["headers"]), self.identities)}
+        matching = [t for m, rx, t in self.rules if m in (None, scope["method"]) and rx.match(scope["path"])]
         if not matching:
             await self.app(scope, receive, send)
             return
@@ -168,8 +272,9 @@ async def _emit(start: dict[str, Any], raw: bytes, transforms: list[dict[str, An
         body: Any = json.loads(raw) if raw else None
     except ValueError:
         body = None
+    original = json.loads(json.dumps(body))  # `status`/`when` are matched on what the server said
     for transform in transforms:
-        if "status" in transform and transform["status"] != start["status"]:
+        if not applies(transform, start["status"], original):
             continue
         if body is not None:
             status, body = rewrite(transform, status, body)
