@@ -60,7 +60,7 @@ META_FILTER = "semantics: metadata filter narrows the list"
 ONE_WAY = "semantics: a block is not written to the other party"
 DEFAULTS = "semantics: omitted parameters take their documented defaults"
 DEFAULT_LIMIT = 10  # `limit` default ([SB-list]; spec parameter `limit`)
-NEEDS = {BOTH_SIDES: (LIST, BLOCK), UNBLOCKED: (LIST, BLOCK, UNBLOCK), REPEAT: (LIST, BLOCK), ISOLATION: (LIST,),
+NEEDS = {BOTH_SIDES: (LIST,), UNBLOCKED: (LIST, BLOCK, UNBLOCK), REPEAT: (LIST, BLOCK), ISOLATION: (LIST,),
          AUTHZ: (LIST,), COVER: (LIST,), NO_DUPS: (LIST,), LAST_NEXT: (LIST,), PAGE_SIZE: (LIST,), ANSWERS: (LIST,),
          BLOCK_BODY: (LIST, BLOCK), ID_FILTER: (LIST,), META_FILTER: (LIST,), ONE_WAY: (LIST, BLOCK),
          DEFAULTS: (LIST, BLOCK)}
