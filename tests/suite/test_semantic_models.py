@@ -68,3 +68,47 @@ def test_a_violation_that_does_not_replay_is_still_a_failure_of_the_target(monke
         semantics.run("plugdj", semantics.Context(None, None, 0.0), examples=1, steps=1)  # type: ignore[arg-type]
     assert caught.value.behaviour == "semantics: mute then read back"
     assert "5004 muted but not listed" in caught.value.text and "seen once" in caught.value.text
+
+
+def _machine(platform: str, base_url: str, **changes: object):
+    from chatcontract.suite.semantics import machine_for
+
+    document = target_document(platform, base_url, True)
+    document.update(changes)
+    target = from_document(document, where="test", default_name=platform)
+    machine = machine_for(platform)
+    machine.context = semantics.Context(target, Wire(target), 0.0)
+    machine.behaviours, machine.notes = {}, {}
+    return machine
+
+
+def test_a_check_that_holds_for_want_of_an_operation_is_a_skip_not_a_pass() -> None:
+    """A partial target: the unblock check holds vacuously when nothing can be unblocked."""
+    from chatcontract.suite.semantics import sendbird
+
+    machine = _machine("sendbird", "http://127.0.0.1:9", implements=[sendbird.LIST])()
+    machine.expect(sendbird.UNBLOCKED, True, "", "")
+    machine.expect(sendbird.COVER, True, "", "")
+    assert machine.behaviours == {sendbird.UNBLOCKED: "skip", sendbird.COVER: "pass"}
+    assert machine.notes[sendbird.UNBLOCKED] == "not implemented by this target (needs sendbirdBlockUser, sendbirdUnblockUser)"
+    with pytest.raises(semantics.NotImplementedByTarget):
+        machine.call(sendbird.BLOCK, path={"user_id": "alice"}, body={"target_id": "bob"})
+
+
+def test_without_the_clock_the_rate_limited_members_never_change_an_ignore_list() -> None:
+    """A member's change might not be undone while the limiter refuses the member (no clock to
+    end its window), so without the clock only the admin ignores; the example ends as it began."""
+    from chatcontract.suite.semantics import rocketchat
+
+    with start_in_thread("rocketchat", test_hooks=True) as server:
+        cls = _machine("rocketchat", server.base_url, capabilities={"reset": False, "clock": False})
+        state = server._server.config.app.state.platform_state
+        before = {key: list(sub.get("ignored") or []) for key, sub in state.subscriptions.items()}
+        machine = cls()
+        machine.start()
+        assert not any(who != "admin" for who, _ in machine.touched_ignores)
+        assert machine.ignore("member", "direct_room", "member2_user", "true") is False
+        machine.ignore("admin", "room", "target_user_id", "true")
+        machine.teardown()
+        assert {key: list(sub.get("ignored") or []) for key, sub in state.subscriptions.items()} == before
+        machine.context.wire.close()
