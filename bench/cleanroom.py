@@ -41,7 +41,8 @@ def verdict_word(v: harness.Verdict) -> str:
     return "passed" if v.ok else "FAILED (false alarm)"
 
 
-def markdown(verdicts: list[harness.Verdict], profile: str, command: str, wall_s: float) -> str:
+def markdown(verdicts: list[harness.Verdict], profile: str, command: str, wall_s: float,
+             skipped: list[harness.Variant]) -> str:
     lines = [
         "# The suite against the clean-room servers",
         "",
@@ -80,6 +81,9 @@ def markdown(verdicts: list[harness.Verdict], profile: str, command: str, wall_s
         message = v.first_message.replace("|", "\\|")[:160]
         lines.append(f"| {v.platform} | {v.variant} | {v.kind} | {verdict_word(v)} | {v.exit_code} | "
                      f"{failing or '-'} | {message or '-'} | {v.seconds:.0f} |")
+    if skipped:
+        lines += ["", "Not run, out of the specs' scope (the target file's `x-out-of-scope`):", ""]
+        lines += [f"- {v.platform} `{v.name}`: {v.what}" for v in skipped]
     return "\n".join(lines) + "\n"
 
 
@@ -96,10 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/cleanroom.py " + " ".join(argv if argv is not None else sys.argv[1:])
     RESULTS_DIR.mkdir(exist_ok=True)
     verdicts: list[harness.Verdict] = []
+    skipped: list[harness.Variant] = []
     started = time.monotonic()
     for platform in args.platform or harness.PLATFORMS:
         for variant in harness.catalog(platform):
             if args.variant and variant.name not in args.variant:
+                continue
+            if variant.kind == harness.OUT_OF_SCOPE:
+                skipped.append(variant)
                 continue
             v = harness.judge(variant, profile=args.profile)
             verdicts.append(v)
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{v.seconds:5.1f}s  {v.first_message[:100]}", flush=True)
             (RESULTS_DIR / f"{args.out}.json").write_text(json.dumps([harness.as_dict(x) for x in verdicts], indent=1))
     (RESULTS_DIR / f"{args.out}.md").write_text(markdown(verdicts, args.profile, command.strip(),
-                                                         time.monotonic() - started))
+                                                         time.monotonic() - started, skipped))
     bad = [v for v in verdicts if not v.ok]
     print(f"{len(verdicts) - len(bad)}/{len(verdicts)} verdicts right")
     return 1 if bad else 0

@@ -8,6 +8,9 @@ server's own seed onto the identities and fixtures the spec's `x-target` asks fo
 written afterwards, from the seed alone, and says `reset: false, clock: false`: the servers have
 no test hooks, as a real deployment would not.
 
+A target file may list catalog entries that change only operations outside the specs (plug.dj
+bans, for example) under `x-out-of-scope` with the reason; they are reported, never run or scored.
+
 A verdict per variant, the same rule as the reference servers' selftest but without a layer
 (a clean-room catalog does not know the suite's layers):
 - faithful, tolerated, partial: the run exits 0 with no `fail` and no `error`;
@@ -37,6 +40,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 PLATFORMS = ("rocketchat", "plugdj", "ozeki", "agora", "sendbird")
 FAITHFUL = "faithful"
+OUT_OF_SCOPE = "out-of-scope"  # never run: the catalog entry is about an operation no spec describes
 START_TIMEOUT_S = 20
 
 
@@ -61,17 +65,23 @@ class Verdict:
     first_message: str = ""
     seconds: float = 0.0
     skipped_not_implemented: int = 0
+    outcomes: dict[str, str] = field(default_factory=dict)  # "layer::behaviour" -> outcome
 
 
 def catalog(platform: str) -> list[Variant]:
     """The faithful server and every variant of the platform's clean-room catalog."""
     data = yaml.safe_load((HERE / platform / "catalog.yaml").read_text(encoding="utf-8")) or {}
-    mapping = target_document(platform).get("x-operations", {})
+    document = target_document(platform)
+    mapping = document.get("x-operations", {})
+    out_of_scope = document.get("x-out-of-scope", {})
     found = [Variant(platform, FAITHFUL, FAITHFUL, "the server as its author read the docs")]
     for entry in data.get("variants", []):
         implements = entry.get("implements")
         if implements is not None:
             implements = [mapping.get(name, name) for name in implements]
+        if entry["name"] in out_of_scope:  # a fault in an operation the spec does not describe
+            found.append(Variant(platform, entry["name"], OUT_OF_SCOPE, out_of_scope[entry["name"]]))
+            continue
         found.append(Variant(platform, entry["name"], entry["kind"], entry.get("what", ""), implements))
     return found
 
@@ -143,9 +153,11 @@ def judge(variant: Variant, *, profile: str = "fast", workdir: Path | None = Non
     else:
         ok = not failed and not errors and finished.returncode == 0
     first = (failed or errors or [{}])[0]
+    message = str(first.get("message", "")).splitlines()
     return Verdict(variant.platform, variant.name, variant.kind, ok, finished.returncode,
-                   [r["id"] for r in failed], [r["id"] for r in errors],
-                   str(first.get("message", "")).splitlines()[0] if first else "", round(seconds, 1), not_implemented)
+                   [r["id"] for r in failed], [r["id"] for r in errors], message[0] if message else "",
+                   round(seconds, 1), not_implemented,
+                   {f"{r['layer']}::{r['behaviour']}": r["outcome"] for r in results})
 
 
 def as_dict(verdict: Verdict) -> dict[str, Any]:

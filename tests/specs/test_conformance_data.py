@@ -49,6 +49,9 @@ def test_conformance_extensions_are_well_formed_and_consistent(platform: str) ->
             continue
         problems += [f"{op.operation_id} x-request: {e.message}" for e in _validator("request").iter_errors(request)]
         used.append(request)
+        if "x-docs-values" in op.definition:
+            problems += [f"{op.operation_id} x-docs-values: {e.message}"
+                         for e in _validator("docsValues").iter_errors(op.definition["x-docs-values"])]
     for op, key, name, example in documented_errors(platform):
         provoke = example.get("x-provoke")
         if provoke is None:

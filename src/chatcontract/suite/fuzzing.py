@@ -1,5 +1,13 @@
 """The schema layer's engine: schemathesis, configured from the spec and the target file.
 
+Vendor conformance and generic HTTP are kept apart. Two kinds of schemathesis check come from
+HTTP itself rather than from any vendor's docs: `unsupported_method` (405, not 501 or the
+vendor's own answer, with an `Allow` header listing exactly the spec's methods) and a rejection
+of data that breaks a constraint the vendor does not document (the request parts a spec decision
+marks `rejection-not-asserted`, read through `decisions.rejection_not_asserted`). Both are off in
+the vendor run; a target file switches each on with `strict_http`, and they then run as their
+own case, reported under an `http:` row of the matrix.
+
 Auth goes through schemathesis' own OpenAPI auth config (never injected headers, which would
 repair the negative cases). Generated values for parameters the operation's `x-request` fills
 from fixtures come from those fixtures most of the time (schemathesis dictionaries), so positive
@@ -9,18 +17,21 @@ from the operation's documented responses, so a vendor's documented 400 is not a
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import hypothesis
 import schemathesis
 from schemathesis.checks import load_all_checks
+from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
+from schemathesis.specs.openapi.checks import negative_data_rejection, unsupported_method
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.feedback import FeedbackSources
 # schemathesis' own per-operation test builder (pinned version): it runs the explicit-example,
 # coverage and fuzzing phases exactly as `schema.parametrize()` does, for one operation at a time.
 from schemathesis.pytest._test_builder import build_operation_test
 
-from chatcontract import specs
+from chatcontract import decisions, specs
 from chatcontract.suite.guarded import guarded_session
 from chatcontract.suite.wire import fixture_name
 from chatcontract.targets import Target
@@ -84,9 +95,75 @@ def _dictionaries(target: Target, op: specs.Operation) -> tuple[dict[str, Any], 
     return dictionaries, parameters
 
 
+# schemathesis' names for where a parameter goes, as the x-provoke vocabulary spells them.
+_PART = {"query": "query", "path": "path", "header": "headers", "cookie": "cookies", "body": "body"}
+
+
+# The JSON Schema keyword each negative coverage scenario breaks (the fuzzing phase records it).
+_SCENARIO_KEYWORD = {
+    CoverageScenario.VALUE_ABOVE_MAXIMUM: "maximum", CoverageScenario.VALUE_BELOW_MINIMUM: "minimum",
+    CoverageScenario.STRING_ABOVE_MAX_LENGTH: "maxLength", CoverageScenario.STRING_BELOW_MIN_LENGTH: "minLength",
+    CoverageScenario.ARRAY_ABOVE_MAX_ITEMS: "maxItems", CoverageScenario.ARRAY_BELOW_MIN_ITEMS: "minItems",
+    CoverageScenario.OBJECT_ABOVE_MAX_PROPERTIES: "maxProperties",
+    CoverageScenario.OBJECT_BELOW_MIN_PROPERTIES: "minProperties",
+    CoverageScenario.OBJECT_UNEXPECTED_PROPERTIES: "additionalProperties",
+    CoverageScenario.OBJECT_MISSING_REQUIRED_PROPERTY: "required", CoverageScenario.MISSING_PARAMETER: "required",
+    CoverageScenario.INCORRECT_TYPE: "type", CoverageScenario.INVALID_ENUM_VALUE: "enum",
+    CoverageScenario.INVALID_FORMAT: "format", CoverageScenario.INVALID_PATTERN: "pattern",
+    CoverageScenario.NOT_MULTIPLE_OF: "multipleOf", CoverageScenario.NON_UNIQUE_ITEMS: "uniqueItems",
+}
+_PROPERTY_AT = re.compile(r"/properties/([^/]+)")
+_MISSING_PROPERTY = re.compile(r"^Missing required property: (\S+)")
+
+
+def _coverage_parameter(data: CoveragePhaseData) -> str | None:
+    """The parameter (or top-level body property) a coverage case breaks. For a body, schemathesis
+    names the media type as its parameter, and the property in the schema location it broke
+    (`/properties/duration/enum`) or in the description (`Missing required property: reason`)."""
+    if getattr(data.parameter_location, "value", None) != "body":
+        return data.parameter
+    match = _PROPERTY_AT.search(data.location or "") or _MISSING_PROPERTY.match(data.description or "")
+    return match.group(1) if match else None
+
+
+def negative_parts(case: Any) -> set[tuple[str, str]]:
+    """The request parts a negative case breaks, as (`query.NAME` / `body.FIELD` / `body`, keyword):
+    read from schemathesis' record of what it mutated (the coverage scenario, or the fuzzing
+    phase's mutations). Empty when the case is not negative or nothing is recorded."""
+    meta = getattr(case, "meta", None)
+    if meta is None or not meta.generation.mode.is_negative:
+        return set()
+    data = meta.phase.data
+    found: set[tuple[str, str]] = set()
+    records = [(m.parameter_location, m.parameter, m.keywords) for m in getattr(data, "mutations", ())]
+    if not records and getattr(data, "parameter_location", None) is not None:
+        keyword = _SCENARIO_KEYWORD.get(getattr(data, "scenario", None), "") if isinstance(data, CoveragePhaseData) else ""
+        records = [(data.parameter_location, _coverage_parameter(data), (keyword,))]
+    for location, parameter, keywords in records:
+        part = _PART.get(getattr(location, "value", None) or "", "")
+        if not part:
+            continue
+        name = f"{part}.{parameter}" if parameter else part
+        for keyword in keywords or ("",):
+            found.add((name, keyword))
+    return found
+
+
+def breaks_only_asserted(case: Any, not_asserted: set[str]) -> bool:
+    """False when the negative case breaks a part whose rejection a spec decision leaves open.
+    `not_asserted` holds `part` (every constraint of it) or `part:keyword` (that one constraint)."""
+    for part, keyword in negative_parts(case):
+        if part in not_asserted or (keyword and f"{part}:{keyword}" in not_asserted):
+            return False
+        if "." not in part and any(item.startswith(part + ".") for item in not_asserted):
+            return False  # a whole location broken at once: a left-open member may be what the server read
+    return True
+
+
 def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int | None,
-               shrink: bool = True) -> SchemathesisConfig:
+               shrink: bool = True, strict: bool = False) -> SchemathesisConfig:
     triggers = _triggers(op)
+    probe_methods = strict and target.strict("unsupported_method")
     rejections = [k for k in op.responses if k[0] == "4"]
     acceptances = [k for k in op.responses if k[0] == "2"]
     acceptances += [k for k, kinds in triggers.items() if k[0] == "4" and kinds & STATE_DEPENDENT]
@@ -100,13 +177,17 @@ def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int 
         "base-url": target.base_url,
         "auth": _auth(target),
         "generation": {"max-examples": examples, "mode": "all", "no-shrink": not shrink},
-        "phases": {"stateful": {"enabled": False}},
+        # Methods the spec does not list are probed only for the strict run that checks them.
+        "phases": {"stateful": {"enabled": False},
+                   **({} if probe_methods else {"coverage": {"unexpected-methods": []}})},
         "request-timeout": target.request_timeout_s,
         "max-redirects": 0,
         "checks": {
             "negative_data_rejection": {"expected-statuses": rejections or ["4XX"]},
             "positive_data_acceptance": {"expected-statuses": acceptances or ["2XX"]},
             "ignored_auth": {"enabled": auth_documented_as_401},
+            # Generic HTTP (405 + Allow for a method the spec does not list): only when asked.
+            "unsupported_method": {"enabled": probe_methods},
         },
         "suppress-health-check": ["all"],
     }
@@ -119,12 +200,18 @@ def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int 
 
 
 def run_operation(target: Target, operation_id: str, *, examples: int, seed: int | None, shrink: bool = True,
-                  on_call: Callable[[Any], None] | None = None) -> int:
+                  on_call: Callable[[Any], None] | None = None, strict: bool = False) -> int:
     """Run schemathesis' checks on one operation of the target; returns how many calls it made.
-    A deviation raises schemathesis' failure (an AssertionError subclass)."""
+    A deviation raises schemathesis' failure (an AssertionError subclass).
+
+    `strict`: run only the generic HTTP checks the target's `strict_http` switches on, instead of
+    the vendor checks."""
     load_all_checks()
     op_spec = specs.operation_by_id(target.api, operation_id)
-    config = config_for(target, op_spec, examples=examples, seed=seed, shrink=shrink)
+    config = config_for(target, op_spec, examples=examples, seed=seed, shrink=shrink, strict=strict)
+    not_asserted = decisions.rejection_not_asserted(target.api, operation_id)
+    strict_checks = [check for name, check in (("unsupported_method", unsupported_method),)
+                     if strict and target.strict(name)]
     schema = schemathesis.openapi.from_path(specs.spec_path(target.api), config=config)
     operation = schema.find_operation_by_label(op_spec.label)
     if operation is None:
@@ -139,7 +226,16 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
         calls += 1
         if on_call is not None:
             on_call(case)
-        case.call_and_validate(session=session)
+        vendor_asserts_rejection = breaks_only_asserted(case, not_asserted)
+        if not strict:
+            excluded = [] if vendor_asserts_rejection else [negative_data_rejection]
+            case.call_and_validate(session=session, excluded_checks=excluded)
+            return
+        checks = list(strict_checks)
+        if target.strict("undocumented_rejection") and not vendor_asserts_rejection:
+            checks.append(negative_data_rejection)
+        if checks:
+            case.call_and_validate(session=session, checks=checks)
 
     test = build_operation_test(config=schema.config, operation=operation, test_func=check,
                                 given_kwargs={}, feedback=FeedbackSources())

@@ -134,8 +134,10 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None], disabled_pr
             return Outcome("pass")
         if call.excinfo is None:  # a strict XPASS: the baseline lists a failure that now passes
             return Outcome("fail", "this check now passes: remove it from the baseline so the list only shrinks")
-        kind = _exception_kind(call.excinfo)
         exc = call.excinfo.value
+        if type(exc).__name__ == "NotProvided":  # wire.NotProvided: an optional fixture left out
+            return Outcome("skip", *_split(str(exc)))
+        kind = _exception_kind(call.excinfo)
         text = str(exc) or type(exc).__name__
         if kind == "error" and _deciding(exc) is exc:
             text = f"{type(exc).__name__}: {text}"
