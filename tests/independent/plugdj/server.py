@@ -596,6 +596,7 @@ def parse_cookie(header):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "plugdj-cleanroom/1.0"
+    timeout = 30  # a client that announces more body than it sends cannot pin a thread forever
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -725,6 +726,16 @@ def load_catalog_names():
 
 def main():
     global STATE, VARIANT
+    holder = {}
+
+    def stop(signum, frame):
+        httpd = holder.get("httpd")
+        if httpd is None:
+            sys.exit(0)
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
@@ -743,16 +754,11 @@ def main():
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
     httpd = ThreadingHTTPServer((a.host, a.port), Handler)
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    holder["httpd"] = httpd
     host, port = httpd.server_address[:2]
     print("listening http://%s:%d" % (host, port), flush=True)
     try:
-        httpd.serve_forever(poll_interval=0.2)
+        httpd.serve_forever(poll_interval=0.05)
     finally:
         httpd.server_close()
     sys.exit(0)
