@@ -325,15 +325,23 @@ def _concrete(status: str, avoid: str) -> int:
     return {"4": 422, "5": 503, "2": 202}.get(status[0], int(status[0]) * 100)
 
 
-def _when(platform: str, example: dict[str, Any]) -> dict[str, Any]:
+def _when(platform: str, example: dict[str, Any], siblings: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """The body values that single out this example's responses: its identifying values, or
-    (for a platform whose errors carry none) its top-level values."""
+    (for a platform whose errors carry none) its top-level values; where a sibling example
+    (same operation and status) has the same identifying values, also the top-level strings
+    that tell the two apart (Agora's `error_description`)."""
     value = example.get("value")
     pointers = identity_pointers(platform, example)
     found = {p: lookup(value, p) for p in pointers if lookup(value, p) is not MISSING}
-    if found or not isinstance(value, dict):
-        return found
-    return {"/" + k.replace("~", "~0").replace("/", "~1"): v for k, v in value.items()}
+    top = {"/" + k.replace("~", "~0").replace("/", "~1"): v for k, v in value.items()} if isinstance(value, dict) else {}
+    if not found:
+        return top
+    same = [s.get("value") for s in siblings if s is not example
+            and all(_same(lookup(s.get("value"), p), v) for p, v in found.items())]
+    for pointer, text in top.items():
+        if same and isinstance(text, str) and any(not _same(lookup(other, pointer), text) for other in same):
+            found[pointer] = text
+    return found
 
 
 def variants(platform: str) -> dict[str, dict[str, Any]]:
@@ -351,7 +359,9 @@ def variants(platform: str) -> dict[str, dict[str, Any]]:
                     continue
                 if not reading.selects(op.operation_id, name, example.get("x-trigger")):
                     continue
-                transform: dict[str, Any] = {"operation": op.operation_id, "status": key, "when": _when(platform, example)}
+                siblings = [ex for o, k, _, ex in documented_errors(platform) if o.operation_id == op.operation_id and k == key]
+                transform: dict[str, Any] = {"operation": op.operation_id, "status": key,
+                                             "when": _when(platform, example, siblings)}
                 if "set_status" in alternative:
                     transform["set_status"] = _concrete(str(alternative["set_status"]), key)
                     if str(alternative["set_status"]) == key and key.isdigit():
