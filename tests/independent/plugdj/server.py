@@ -21,6 +21,12 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=_Loader)
 
 NONE, DJ, BOUNCER, MANAGER, COHOST, HOST = 0, 1000, 2000, 3000, 4000, 5000
 NOT_AUTH_MSG = "You are not authorized to access this resource."
@@ -174,7 +180,7 @@ def parse_user_id_value(val, field="userID"):
 def parse_path_id(s, field="userID"):
     if s is None or s == "":
         raise request_error("%s is required" % field)
-    if not re.fullmatch(r"-?\d{1,30}", s):
+    if not re.fullmatch(r"-?[0-9]{1,30}", s):
         raise request_error("Not a valid %s" % field)
     return int(s)
 
@@ -717,8 +723,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def load_catalog_names():
     try:
-        with open(os.path.join(HERE, "catalog.yaml")) as f:
-            cat = yaml.safe_load(f) or {}
+        cat = load_yaml(os.path.join(HERE, "catalog.yaml")) or {}
         return {x["name"] for x in cat.get("variants") or []}
     except Exception:
         return None
@@ -748,8 +753,7 @@ def main():
             print("unknown variant: %s" % a.variant, file=sys.stderr)
             sys.exit(2)
         VARIANT = a.variant
-    with open(a.seed) as f:
-        STATE = State(yaml.safe_load(f) or {})
+    STATE = State(load_yaml(a.seed) or {})
 
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
