@@ -23,7 +23,7 @@ import pytest
 
 from chatcontract import decisions, specs
 from chatcontract.suite.cases import Case, Fact
-from chatcontract.suite.wire import Wire, base_call, partial_credentials
+from chatcontract.suite.wire import NotProvided, Wire, base_call, partial_credentials
 from chatcontract.targets import ANONYMOUS, Target
 
 LAYER = "errors"
@@ -75,6 +75,10 @@ def test_documented_error(case: Case, target: Target, wire: Wire) -> None:
         raise specs.SpecError(f"{op.operation_id} example {name} has no x-provoke")
     if "skip" in provoke:
         pytest.skip(provoke["skip"])
+    for fixture in provoke.get("needs", []):
+        if fixture not in target.fixtures:  # only an x-target `optional` one can be missing
+            raise NotProvided(f"the target file gives no fixture {fixture!r}, which this error needs "
+                              "(optional in the spec's x-target)")
     for step in provoke.get("before", []):
         prior = base_call(target, step["operation"]).changed(step, target.fixtures)
         wire.send(prior)
