@@ -1,12 +1,15 @@
 """The schema layer's engine: schemathesis, configured from the spec and the target file.
 
-Vendor conformance and generic HTTP are kept apart. Two kinds of schemathesis check come from
+Vendor conformance and generic HTTP are kept apart. Three kinds of schemathesis check come from
 HTTP itself rather than from any vendor's docs: `unsupported_method` (405, not 501 or the
-vendor's own answer, with an `Allow` header listing exactly the spec's methods) and a rejection
-of data that breaks a constraint the vendor does not document (the request parts a spec decision
-marks `rejection-not-asserted`, read through `decisions.rejection_not_asserted`). Both are off in
-the vendor run; a target file switches each on with `strict_http`, and they then run as their
-own case, reported under an `http:` row of the matrix.
+vendor's own answer, with an `Allow` header listing exactly the spec's methods), `ignored_auth`
+(exactly 401 or 403 without valid credentials; the documented-error layer checks each vendor's
+own auth errors instead) and a rejection of data that breaks a constraint the vendor does not
+document (the request parts a spec decision marks `rejection-not-asserted`, read through
+`decisions.rejection_not_asserted`). All are off in the vendor run; a target file switches each
+on with `strict_http`, and they then run as their own case, reported under an `http:` row of the
+matrix. An error body a decision accepts under a success status (Ozeki decision 16: the error
+envelope with HTTP 200) counts as a rejection, never as acceptance.
 
 Auth goes through schemathesis' own OpenAPI auth config (never injected headers, which would
 repair the negative cases). Generated values for parameters the operation's `x-request` fills
@@ -24,7 +27,8 @@ import hypothesis
 import schemathesis
 from schemathesis.checks import load_all_checks
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
-from schemathesis.specs.openapi.checks import negative_data_rejection, unsupported_method
+from schemathesis.specs.openapi.checks import (ignored_auth, missing_required_header, negative_data_rejection,
+                                               unsupported_method)
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.feedback import FeedbackSources
 # schemathesis' own per-operation test builder (pinned version): it runs the explicit-example,
@@ -160,6 +164,35 @@ def breaks_only_asserted(case: Any, not_asserted: set[str]) -> bool:
     return True
 
 
+def error_forms(platform: str, operation_id: str) -> list[tuple[str, Any]]:
+    """(status key, validator) of every error body form a decision accepts for the operation under
+    a success status (Ozeki's error envelope under HTTP 200, decision 16): such an answer is a
+    rejection, whatever its status says. Forms checked as a plain success schema do not count."""
+    found = []
+    for reading in decisions.all_readings(platform):
+        if reading.kind != "error" or not reading.selects(operation_id):
+            continue
+        for index, form in enumerate(reading.data.get("forms", [])):
+            if str(form["status"])[0] == "2" and form.get("checks", "example") != "schema":
+                found.append((str(form["status"]), specs.validator_at(specs.spec_path(platform),
+                                                                       f"{reading.at}/forms/{index}/schema")))
+    return found
+
+
+def answered_with_error(response: Any, forms: list[tuple[str, Any]]) -> bool:
+    """Whether a response is one of those error forms (its status and body both match one)."""
+    from chatcontract.suite.expect import status_matches
+
+    matching = [validator for key, validator in forms if status_matches(key, response.status_code)]
+    if not matching:
+        return False
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return False
+    return any(validator.is_valid(body) for validator in matching)
+
+
 def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int | None,
                shrink: bool = True, strict: bool = False) -> SchemathesisConfig:
     triggers = _triggers(op)
@@ -168,11 +201,11 @@ def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int 
     acceptances = [k for k in op.responses if k[0] == "2"]
     acceptances += [k for k, kinds in triggers.items() if k[0] == "4" and kinds & STATE_DEPENDENT]
     dictionaries, parameters = _dictionaries(target, op)
-    # schemathesis' ignored_auth check wants 401/403 without credentials. A vendor that documents
-    # its auth errors under another status (Sendbird: 400 with code 400401) would be a false alarm;
-    # the documented-error layer provokes those errors and checks them against the spec instead.
-    auth_keys = {k for k, kinds in triggers.items() if kinds & {"auth-missing", "auth-invalid"}}
-    auth_documented_as_401 = any(k in ("401", "403", "4XX") for k in auth_keys) or not auth_keys
+    # schemathesis' ignored_auth check wants exactly 401 or 403 without (or with wrong) credentials:
+    # an HTTP rule, not the vendors'. Sendbird documents 400 with code 400401, plug.dj any 4xx,
+    # Ozeki an error envelope under HTTP 200 (decision 16). The documented-error layer provokes
+    # every documented auth error (missing, wrong, partly wrong) and accepts what the decisions
+    # accept, so here the 401/403 rule runs only when the target's `strict_http` asks for it.
     data: dict[str, Any] = {
         "base-url": target.base_url,
         "auth": _auth(target),
@@ -185,7 +218,7 @@ def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int 
         "checks": {
             "negative_data_rejection": {"expected-statuses": rejections or ["4XX"]},
             "positive_data_acceptance": {"expected-statuses": acceptances or ["2XX"]},
-            "ignored_auth": {"enabled": auth_documented_as_401},
+            "ignored_auth": {"enabled": strict and target.strict("auth_status")},
             # Generic HTTP (405 + Allow for a method the spec does not list): only when asked.
             "unsupported_method": {"enabled": probe_methods},
         },
@@ -210,8 +243,9 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     op_spec = specs.operation_by_id(target.api, operation_id)
     config = config_for(target, op_spec, examples=examples, seed=seed, shrink=shrink, strict=strict)
     not_asserted = decisions.rejection_not_asserted(target.api, operation_id)
-    strict_checks = [check for name, check in (("unsupported_method", unsupported_method),)
+    strict_checks = [check for name, check in (("unsupported_method", unsupported_method), ("auth_status", ignored_auth))
                      if strict and target.strict(name)]
+    forms = error_forms(target.api, operation_id)
     schema = schemathesis.openapi.from_path(specs.spec_path(target.api), config=config)
     operation = schema.find_operation_by_label(op_spec.label)
     if operation is None:
@@ -228,8 +262,12 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
             on_call(case)
         vendor_asserts_rejection = breaks_only_asserted(case, not_asserted)
         if not strict:
+            response = case.call(session=session)
+            # An error form under a success status is a rejection: schemathesis would read it as acceptance.
             excluded = [] if vendor_asserts_rejection else [negative_data_rejection]
-            case.call_and_validate(session=session, excluded_checks=excluded)
+            if answered_with_error(response, forms):
+                excluded = [negative_data_rejection, missing_required_header]
+            case.validate_response(response, excluded_checks=excluded, transport_kwargs={"session": session})
             return
         checks = list(strict_checks)
         if target.strict("undocumented_rejection") and not vendor_asserts_rejection:

@@ -164,7 +164,8 @@ class Call:
 
 def base_call(target: Target, operation_id: str, **overrides: Any) -> Call:
     """The operation's `x-request` with the target's fixtures filled in, then `overrides`
-    (`as`, `path`, `query`, `headers`, `body`: dicts are merged, `body` is replaced)."""
+    (`as`, `path`, `query`, `headers`, `body`: dicts are merged, `body` is replaced; a value
+    NOT_SET leaves that parameter out, to exercise its default)."""
     op = specs.operation_by_id(target.api, operation_id)
     template = resolve(op.definition.get("x-request") or {}, target.fixtures)
     call = Call(
@@ -176,7 +177,10 @@ def base_call(target: Target, operation_id: str, **overrides: Any) -> Call:
         body=template.get("body", NOT_SET),
     )
     for part in ("path", "query", "headers"):
-        getattr(call, part).update(overrides.pop(part, {}))
+        values = getattr(call, part)
+        values.update(overrides.pop(part, {}))
+        for name in [k for k, v in values.items() if v is NOT_SET]:  # NOT_SET: leave it out
+            del values[name]
     if "body" in overrides:
         call.body = overrides.pop("body")
     if overrides:

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from chatcontract.suite.semantics import ModelMachine, doc
+from chatcontract.suite.wire import NOT_SET
 
 P = "rocketchat"
 IGNORE, GET_ONE = "rocketchatIgnoreUser", "rocketchatGetSubscription"
@@ -44,7 +45,8 @@ B_REPEAT = "semantics: idempotent repeat"
 B_CALLERS = "semantics: isolation between callers"
 B_ROOMS = "semantics: isolation between rooms"
 B_AUTH = "semantics: authorization between identities"
-B_PARSE = "semantics: ignore value parsed as /true|1/"
+B_PARSE = "semantics: ignore value parsed as /true|1/ or as a boolean"
+B_DEFAULT = "semantics: ignore left out means ignore (where it is accepted)"
 B_MUTE = "semantics: mute succeeds where permitted"
 B_UNMUTE = "semantics: unmute succeeds where permitted"
 B_EXEMPT = "semantics: the admin is never rate-limited"
@@ -75,8 +77,17 @@ UNKNOWN: Any = object()
 
 
 def ignores(value: str) -> bool:
-    """How a conforming server reads `ignore` (vendors.md §1.4 step 4; decision 2)."""
+    """How the server code reads `ignore` (vendors.md §1.4 step 4; decision 2)."""
     return re.search("true|1", value) is not None
+
+
+def effects(value: str | None) -> set[bool]:
+    """What `ignore=value` may do on a conforming server (True: ignore). Decision 2 accepts the
+    server code's `/true|1/` and the documented boolean read case-insensitively; decision 8: a
+    request without `ignore` that is accepted at all ignores (the vendor page's default)."""
+    if value is None:
+        return {True}
+    return {ignores(value), value.strip().lower() in ("true", "1")}
 
 
 IGNORES = (IGNORE, GET_ONE)
@@ -184,13 +195,15 @@ class Machine(ModelMachine):
 
     # --- ignore ------------------------------------------------------------------------------
 
-    def ignore(self, who: str, room: str, user: str, value: str, behaviour: str | None = None) -> bool:
-        """chat.ignoreUser as `who`, then read the caller's list back; True when it was applied."""
+    def ignore(self, who: str, room: str, user: str, value: str | None, behaviour: str | None = None) -> bool:
+        """chat.ignoreUser as `who` (value None: `ignore` left out), then read the caller's list
+        back; True when it was applied."""
         if not self.can_call(IGNORE, GET_ONE) or not self.may_change(who):
             return False
         user_id = self.fx(user)
         self.touched_ignores.add((who, room))
-        sent = self.send(IGNORE, who, query={"rid": self.fx(room), "userId": user_id, "ignore": value})
+        sent = self.send(IGNORE, who, query={"rid": self.fx(room), "userId": user_id,
+                                             "ignore": NOT_SET if value is None else value})
         if sent is None:
             return False
         response, body = sent
@@ -203,19 +216,39 @@ class Machine(ModelMachine):
                         f"{what} (caller subscribed: {mine is not None}, target subscribed: {member}) answered "
                         f"{response.status_code} {body}", doc(P, IGNORE, "responses", "400"))
             return False
-        adds = ignores(value)
-        behaviour = behaviour or (B_PARSE if value not in ("true", "false") else B_IGNORE if adds else B_UNIGNORE)
+        if value is None and response.status_code == 400:
+            return False  # a validated server: missingIgnore (the documented-error layer checks its body)
+        possible = effects(value)
+        behaviour = behaviour or (B_DEFAULT if value is None else B_PARSE if value not in ("true", "false")
+                                  else B_IGNORE if True in possible else B_UNIGNORE)
         if mine is UNKNOWN or member is None:
             if response.status_code != 200:
                 return False
         self.expect(behaviour, response.status_code == 200, f"{what} answered {response.status_code} {body}",
                     doc(P, IGNORE))
-        if mine is not UNKNOWN:
-            self.ignored[(who, room)] = (mine | {user_id}) if adds else (mine - {user_id})
         self.last = (who, room)
-        how = "ignores" if adds else "un-ignores"
-        self.check(who, room, behaviour, f"after {what} (`{value}` {how}, decision 2)"
-                   if behaviour == B_PARSE else f"after {what}")
+        if len(possible) == 1:
+            adds = next(iter(possible))
+            if mine is not UNKNOWN:
+                self.ignored[(who, room)] = (mine | {user_id}) if adds else (mine - {user_id})
+            how = "ignores" if adds else "un-ignores"
+            self.check(who, room, behaviour, f"after {what} (`{value}` {how}, decisions 2 and 8)"
+                       if behaviour != B_IGNORE and behaviour != B_UNIGNORE else f"after {what}")
+            return True
+        # The two readings of decision 2 disagree on this value: either effect, nothing else.
+        got = self.read(who, room, behaviour)
+        if got is UNKNOWN:  # rate-limited: the list is not known any more
+            self.ignored.pop((who, room), None)
+            return True
+        if mine is UNKNOWN:
+            self.ignored[(who, room)] = got
+            return True
+        either = (mine | {user_id}, mine - {user_id})
+        self.expect(behaviour, got in either,
+                    f"{who}'s subscription to {room} has ignored={self.names(got)} after {what}; decision 2 accepts "
+                    f"{self.names(either[0])} (`/true|1/` or a boolean, whichever ignores) or {self.names(either[1])}",
+                    doc(P, IGNORE, "parameters", 2))
+        self.ignored[(who, room)] = got
         return True
 
     # --- mute --------------------------------------------------------------------------------
@@ -313,6 +346,9 @@ class Machine(ModelMachine):
         self.ignore("admin", "room", "member2_user", "false", B_REPEAT)  # never ignored: still 200
         for value in ("1", "True", "untrue", "TRUE", "false1", "0"):  # alternately on and off
             self.ignore("admin", "room", target, value)
+        self.ignore("admin", "room", target, "false")
+        self.ignore("admin", "room", target, None)  # left out: refused (validated) or ignores (decision 8)
+        self.ignore("admin", "room", target, "false")
         self.ignore("admin", "room", "admin_user", "false")
         self.ignore("member2", "private_room", target, "true")  # member2 has no subscription there
 
