@@ -31,6 +31,22 @@ from chatcontract.targets import ANONYMOUS, Target
 NOT_SET: Any = object()
 WRONG_CREDENTIAL = "chatcontract-wrong-credential-0000"
 WRONG = "wrong"  # in a `credentials` map: this scheme carries a value no server could have issued
+NEAR = "near-miss"  # ... the caller's own value with its end changed (a server checking only a prefix accepts it)
+LEFT_OUT = "missing"  # ... this scheme is not sent at all (the others are)
+NEAR_MISS_CHARS = 6
+
+
+def near_miss(value: str) -> str:
+    """`value` with its last characters changed, each to another of its kind (digit, lower, upper),
+    so the value keeps its shape: `1004|dave-b0uncer-5e55ion` -> `1004|dave-b0uncer-6f66jpo`."""
+    def shifted(c: str) -> str:
+        for first, size in (("0", 10), ("a", 26), ("A", 26)):
+            if first <= c < chr(ord(first) + size):
+                return chr(ord(first) + (ord(c) - ord(first) + 1) % size)
+        return c
+    cut = max(len(value) - NEAR_MISS_CHARS, len(value) // 2)
+    tail = "".join(shifted(c) for c in value[cut:])
+    return value[:cut] + (tail if tail != value[cut:] else "x" * len(tail))
 USER_SCHEME = re.compile(r"user", re.IGNORECASE)
 
 
@@ -44,14 +60,18 @@ def user_id_schemes(platform: str) -> list[str]:
 
 
 def partial_credentials(platform: str, caller: str, identities: list[str]) -> list[tuple[str, dict[str, str]]]:
-    """Partly wrong credentials for `caller`, from the spec's security schemes alone: (a) each
-    scheme wrong while the others are right; (b) the user id right and every other scheme
-    wrong (where that differs from (a)); (c) another identity's user id with the caller's other
-    credentials. Each is (case suffix, `credentials` map). None for a single-scheme platform."""
+    """Partly wrong credentials for `caller`, from the spec's security schemes alone: each scheme
+    a near miss of the caller's own value (a session or token whose user prefix is right and
+    whose secret is not); and where there are several schemes (a) each wrong while the others
+    are right, (d) each left out while the others are sent, (b) the user id right and every other
+    scheme wrong (where that differs from (a)), (c) another identity's user id with the caller's
+    other credentials. Each is (case suffix, `credentials` map)."""
     schemes = specs.security_scheme_names(platform)
+    near = [(f"only-{name}-near-miss", {name: NEAR}) for name in schemes]
     if len(schemes) < 2:
-        return []
-    found = [(f"only-{name}-wrong", {name: WRONG}) for name in schemes]
+        return near
+    found = [*near, *[(f"only-{name}-wrong", {name: WRONG}) for name in schemes],
+             *[(f"only-{name}-missing", {name: LEFT_OUT}) for name in schemes]]
     users = user_id_schemes(platform)
     others = [name for name in schemes if name not in users]
     if users and len(others) >= 2:
@@ -230,6 +250,10 @@ class Wire:
             source = call.credential_from.get(name)
             if call.wrong_credentials or source == WRONG:
                 values[name] = WRONG_CREDENTIAL
+            elif source == NEAR:
+                values[name] = near_miss(creds[name])
+            elif source == LEFT_OUT:
+                continue
             elif source is not None:
                 if source not in self.target.credentials:
                     raise FixtureError(f"the target has no credentials for identity {source!r}")
