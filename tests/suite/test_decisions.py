@@ -19,7 +19,7 @@ import pytest
 from chatcontract import decisions, specs
 from chatcontract.servers.core import faults
 from chatcontract.suite.expect import Mismatch
-from chatcontract.suite.wire import WRONG_CREDENTIAL, Call, Wire, partial_credentials, user_id_schemes
+from chatcontract.suite.wire import WRONG_CREDENTIAL, Call, Wire, near_miss, partial_credentials, user_id_schemes
 from chatcontract.targets import Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,13 +190,24 @@ def test_generated_variants_are_tolerated_rewrites_of_real_operations(platform: 
 def test_partial_credentials_come_from_the_security_schemes() -> None:
     assert user_id_schemes("rocketchat") == ["userId"]
     assert [s for s, _ in partial_credentials("rocketchat", "admin", ["admin", "member"])] == [
-        "only-userId-wrong", "only-authToken-wrong", "userId-of-member"]
+        "only-userId-near-miss", "only-authToken-near-miss", "only-userId-wrong", "only-authToken-wrong",
+        "only-userId-missing", "only-authToken-missing", "userId-of-member"]
     ozeki = dict(partial_credentials("ozeki", "participant", ["participant", "other_participant"]))
     assert ozeki["only-ozekiUser-right"] == {"ozekiSignature": "wrong", "ozekiStation": "wrong"}
     assert ozeki["ozekiUser-of-other_participant"] == {"ozekiUser": "other_participant"}
-    assert len(ozeki) == 5
-    for single in ("plugdj", "agora", "sendbird"):
-        assert partial_credentials(single, "x", ["x", "y"]) == []
+    assert ozeki["only-ozekiStation-missing"] == {"ozekiStation": "missing"}
+    assert len(ozeki) == 11
+    # One scheme: only the near miss (a session whose user prefix is right and whose secret is not).
+    for single, scheme in (("plugdj", "session"), ("agora", "appToken"), ("sendbird", "apiToken")):
+        assert partial_credentials(single, "x", ["x", "y"]) == [(f"only-{scheme}-near-miss", {scheme: "near-miss"})]
+
+
+def test_a_near_miss_keeps_the_shape_and_changes_the_end() -> None:
+    for value in ("1004|dave-b0uncer-5e55ion", "YWMtTESTAPPADMINTOKEN0000000001", "ab", "x", "----------"):
+        missed = near_miss(value)
+        assert missed != value and len(missed) == len(value)
+        assert missed[: len(value) // 2] == value[: len(value) // 2]  # the user part stays
+    assert near_miss("1004|dave-b0uncer-5e55ion") == "1004|dave-b0uncer-5f66jpo"
 
 
 def test_wire_sends_each_scheme_from_where_the_change_says() -> None:
@@ -210,6 +221,9 @@ def test_wire_sends_each_scheme_from_where_the_change_says() -> None:
         assert wire.credentials_for(call.changed({"credentials": {"userId": "member"}}, {})) == {
             "userId": "M", "authToken": "a"}
         assert set(wire.credentials_for(call.changed({"credentials": "wrong"}, {})).values()) == {WRONG_CREDENTIAL}
+        assert wire.credentials_for(call.changed({"credentials": {"authToken": "missing"}}, {})) == {"userId": "A"}
+        assert wire.credentials_for(call.changed({"credentials": {"authToken": "near-miss"}}, {})) == {
+            "userId": "A", "authToken": near_miss("a")}
     finally:
         wire.close()
 
