@@ -112,10 +112,27 @@ class Machine(ModelMachine):
                 self.mute_read_back_unmute(index % 3, duration)
             elif self.can_call(MUTE):  # nothing to undo it with: the clean-up cannot either, so
                 break  # a mute-only target gets no mutes (they would be left behind)
+        if self.can_call(MUTE, UNMUTE):
+            self.walk_two_mutes()
         if self.can_call(MUTE):
             self.member_cannot_mute(0)
         if self.can_run("semantics: a mute ends after its duration") and self.can_call(UNMUTE):  # the longest mute: a rate error in its end shows the most
             self.mute_until_it_runs_out(0, max(SECONDS, key=SECONDS.__getitem__))
+
+    def walk_two_mutes(self) -> None:
+        """Two mutes at once: a repeated mute lists its user once (decision 15 leaves its answer
+        open, not the list), and unmuting one leaves the other listed."""
+        first, second = self.fixtures["mutable_users"][0], self.fixtures["mutable_users"][1]
+        self.mute(0, 2, "s")
+        self.mute(1, 2, "s")
+        self.mute(1, 3, "m")  # again: 200 or an error, never a second entry
+        self.check_listing()
+        self.unmute(0)
+        listed = self.check_listing()
+        self.expect("semantics: unmute then read back", second not in self.muted or second in listed,
+                    f"unmuting {first} also ended the mute of {second}", doc(P, "plugdjUnmuteUser"))
+        self.unmute(1)
+        self.check_listing()
 
     # First rule: hypothesis' simplest runs repeat it, so every run checks a whole cycle.
     @precondition(lambda self: self.can_call(LIST, MUTE, UNMUTE))
