@@ -171,7 +171,8 @@ class OzekiState:
 
     def list_conversations(self, caller: str) -> list[dict[str, Any]]:
         with self.lock:
-            return [self._view(c, caller) for c in self.conversations.values() if caller in c.participants]
+            every = self.faults.on("list-shows-every-conversation")
+            return [self._view(c, caller) for c in self.conversations.values() if every or caller in c.participants]
 
     def mute(self, caller: str, conversation_id: str) -> dict[str, Any]:
         with self.lock:

@@ -11,6 +11,9 @@ x-decisions); the HTTP status of an error envelope may be 200 or 4xx (decision 1
 from `status` alone (decision 19); user ids may be either case; order of `list` and of `mutedby`
 is undocumented (compared as sets). Ozeki mutes have no duration, so no clock is needed.
 
+Isolation also covers `list` itself: every conversation it holds must name the caller among its
+`participantids` (checked on every read, before the fixtures are compared with the target, so a
+list leaking other users' conversations is a fail of the target, not a fixture error).
 Isolation also covers repeats: `mutedby` must not name a user twice after a repeated mute.
 Clean-up (every example): each identity's own mute of each conversation it lists is set back to
 what the start read, so a target without a reset hook is left as it was found.
@@ -112,6 +115,8 @@ class Machine(ModelMachine):
         self.reset_target()
         self.mutedby, self.member_of, self.last = {}, {}, None
         views = {identity: self.listing(identity) for identity in IDENTITIES}
+        for identity, listed in views.items():  # before the fixtures: a leak is the target's fault
+            self.only_own(identity, listed)
         for identity, listed in views.items():
             self.member_of[identity] = set(listed)
             for cid, conversation in listed.items():
@@ -251,10 +256,23 @@ class Machine(ModelMachine):
                 self.compare(viewer, self.listing(viewer))
         self.last = None
 
+    def only_own(self, viewer: str, listed: dict[str, dict[str, Any]]) -> None:
+        """`list` is the caller's own conversations ([OZ-list]; `x-actions.list`): a listed
+        conversation whose `participantids` do not name the caller is another users' conversation
+        (with its `secret`) leaking, whichever conversation it is and whether or not the fixtures
+        name it. Only that is asserted; the conversation's other members are the target's."""
+        me = self.uid(viewer)
+        for cid, conversation in sorted(listed.items()):
+            self.expect(AUTHZ, me in _ids(conversation.get("participantids")),
+                        f"{viewer}'s `list` holds {cid}, whose participantids="
+                        f"{self.named(conversation.get('participantids'))} do not include {viewer}",
+                        doc(P, OP, "x-actions", "list"))
+
     def compare(self, viewer: str, listed: dict[str, dict[str, Any]]) -> None:
         """`viewer`'s `list` against the model: every conversation of theirs still listed, none
         other of ours gained, `mutedby` as expected, and their own `ismuted` to match."""
         fact = doc(P, OP, "x-actions", "list")
+        self.only_own(viewer, listed)
         for cid in sorted(set(self.mutedby) - self.member_of[viewer]):
             self.expect(self.blame(self.uid(viewer), cid), cid not in listed,
                         f"{viewer}'s `list` holds {cid}, a conversation {viewer} does not take part in", fact)
