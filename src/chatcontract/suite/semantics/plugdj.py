@@ -46,11 +46,14 @@ SECONDS = _duration_seconds()
 END_GRANULARITY_MS = 1000
 EXPIRES = "semantics: expires is the time left or the mute's length"
 NO_DUPS = "semantics: no duplicates after a repeated action"
+ROOMS = "semantics: isolation between rooms"
+OTHER = "other_room_moderator"  # optional identity: a moderator of another room (x-target)
 NEEDS = {"semantics: list answers": (LIST,), "semantics: mute then read back": (MUTE, LIST),
          "semantics: unmute then read back": (MUTE, UNMUTE, LIST),
          "semantics: expires within the documented duration": (MUTE, LIST), EXPIRES: (MUTE, LIST),
          "semantics: a mute ends after its duration": (MUTE, LIST, CLOCK),
-         "semantics: authorization between identities": (MUTE,), NO_DUPS: (MUTE, LIST)}
+         "semantics: authorization between identities": (MUTE,), NO_DUPS: (MUTE, LIST),
+         ROOMS: (MUTE, UNMUTE, LIST)}
 
 
 @dataclass
@@ -114,6 +117,7 @@ class Machine(ModelMachine):
                 break  # a mute-only target gets no mutes (they would be left behind)
         if self.can_call(MUTE, UNMUTE):
             self.walk_two_mutes()
+            self.walk_other_room()
         if self.can_call(MUTE):
             self.member_cannot_mute(0)
         if self.can_run("semantics: a mute ends after its duration") and self.can_call(UNMUTE):  # the longest mute: a rate error in its end shows the most
@@ -133,6 +137,45 @@ class Machine(ModelMachine):
                     f"unmuting {first} also ended the mute of {second}", doc(P, "plugdjUnmuteUser"))
         self.unmute(1)
         self.check_listing()
+
+    def other_list(self) -> set[int] | None:
+        """The ids GET /_/mutes lists for the other room's moderator (None: it did not answer 200)."""
+        response, body = self.call(LIST, **{"as": OTHER})
+        return {entry["id"] for entry in body["data"]} if response.status_code == 200 else None
+
+    def walk_other_room(self) -> None:
+        """Mutes are kept per room (each operation acts on the caller's current room): a mute in
+        the other room is not listed here, a mute here is not written there, and unmuting here
+        leaves the same user's mute there alone. Needs the optional other-room identity."""
+        if OTHER not in self.target.credentials or "other_room_user" not in self.fixtures:
+            self.skip(ROOMS, f"the target file gives no {OTHER} / other_room_user (optional in the spec's x-target)")
+            return
+        there_before = self.other_list()
+        stranger, here = self.fixtures["other_room_user"], self.fixtures["mutable_users"][2]
+        if there_before is None or stranger in there_before or stranger in self.muted:
+            return  # nothing to compare against
+        muted_there, _ = self.call(MUTE, **{"as": OTHER}, body={"userID": stranger, "reason": 1, "duration": "s"})
+        if muted_there.status_code != 200:
+            return
+        try:
+            self.expect(ROOMS, stranger not in self.check_listing(),
+                        f"GET /_/mutes in the moderator's room lists {stranger}, muted only in the other room",
+                        doc(P, "plugdjListMutes"))
+            self.mute(2, 1, "s")
+            there = self.other_list()
+            if here in self.muted and there is not None and here not in there_before:
+                self.expect(ROOMS, here not in there, f"muting {here} in the moderator's room also muted them in "
+                            "the other room", doc(P, "plugdjMuteUser"))
+            self.unmute(2)
+            both, _ = self.call(MUTE, body={"userID": stranger, "reason": 1, "duration": "s"})
+            if both.status_code == 200:  # the other room's user muted here too, then unmuted here
+                self.call(UNMUTE, path={"userID": stranger})
+                there = self.other_list()
+                if there is not None:
+                    self.expect(ROOMS, stranger in there, f"unmuting {stranger} in the moderator's room also ended "
+                                "their mute in the other room", doc(P, "plugdjUnmuteUser"))
+        finally:
+            self.quiet(UNMUTE, **{"as": OTHER}, path={"userID": stranger})
 
     # First rule: hypothesis' simplest runs repeat it, so every run checks a whole cycle.
     @precondition(lambda self: self.can_call(LIST, MUTE, UNMUTE))
