@@ -9,7 +9,7 @@ import re
 from jsonschema import Draft202012Validator
 
 from chatcontract import specs
-from chatcontract.suite.expect import pointer_value
+from chatcontract.decisions import MISSING, lookup
 from chatcontract.suite.test_documented_errors import documented_errors
 
 _SCHEMA = specs.read_document(specs.schemas_dir() / "chatcontract" / "extensions.schema.json")
@@ -62,7 +62,7 @@ def test_conformance_extensions_are_well_formed_and_consistent(platform: str) ->
         problems += [f"{op.operation_id} {key} {name} x-identity: {e.message}"
                      for e in _validator("identity").iter_errors(identity)] if "x-identity" in example else []
         for pointer in identity if isinstance(identity, list) else []:
-            if pointer_value(example.get("value"), pointer) is None:
+            if lookup(example.get("value"), pointer) is MISSING:
                 problems.append(f"{op.operation_id} {key} {name}: x-identity {pointer} is not in the example's value")
         used.append(provoke)
     for node in used:

@@ -87,19 +87,6 @@ def documented_body(op: specs.Operation, response: httpx.Response, *, expect_key
     return body
 
 
-def pointer_value(document: Any, pointer: str) -> Any:
-    node = document
-    for raw in filter(None, pointer.split("/")):
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-        else:
-            return None
-    return node
-
-
 def form_body(op: specs.Operation, response: httpx.Response, document: Path, schema_at: str, what: str) -> Any:
     """Assert the response is JSON matching the schema at `schema_at` of `document` (a body form a
     decision accepts, `what` names it); return the parsed body."""
