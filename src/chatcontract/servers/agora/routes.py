@@ -119,6 +119,8 @@ def routes(state: AgoraState, auth: Authenticator) -> list[Route]:
 
     def no_body_media_type(call: Call) -> None:
         media = _media_type(call.request)
+        if state.faults.on("bodyless-media-type-ignored"):  # fault (tolerated): no body, nothing to refuse
+            return
         if media is not None and media != JSON:
             raise call.fail("unsupported_media_type")
 
