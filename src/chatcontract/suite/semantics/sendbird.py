@@ -116,6 +116,15 @@ class Machine(ModelMachine):
                             f"{user}'s {side} page {page} has {len(body['users'])} users at limit={limit}",
                             where(LIST, "parameters", 2))
             ids += [entry["user_id"] for entry in body["users"]]
+            # A non-blank `next` loads "the next chunk of results"; blank means "the end of its
+            # results" (the page-token note): on an unfiltered list a page reached through a token,
+            # or a page with a token, is never empty. (A filtered page may be short or empty: the
+            # docs' own filtered example has two users at limit=3 and a token.)
+            unfiltered = not any((query or {}).get(k) for k in ("user_ids", "metadatakey", "metadatavalues_in"))
+            self.expect(LAST_NEXT, not (unfiltered and not body["users"] and (token or body["next"])),
+                        f"{user}'s {side} page {page} at limit={limit} holds no users, yet "
+                        + (f"the previous page's `next` pointed to it" if token else f"its `next` is {body['next']!r}")
+                        + ": the last page with users must carry a blank `next`", where(LIST, "responses", "200"))
             token = body["next"]
             if token == "":
                 break
@@ -169,7 +178,8 @@ class Machine(ModelMachine):
                         f"{a} blocking {targets}, of whom {already} were already blocked, answered "
                         f"{response.status_code}", where(BLOCK, "x-decisions"))
         if response.status_code == 200:
-            listed = {entry["user_id"] for entry in answer["users"]}
+            # Decision 28: the blocked users as user objects or (the vendor's 2022 spec) bare ids.
+            listed = {entry if isinstance(entry, str) else entry["user_id"] for entry in answer["users"]}
             allowed = set(targets) | self.expected(a, BY_ME)
             self.expect(BLOCK_BODY, set(targets) <= listed <= allowed,
                         f"{a} blocked {targets} but the response lists {sorted(listed)}",
