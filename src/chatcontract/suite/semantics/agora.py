@@ -58,11 +58,18 @@ NON_MEMBER = "semantics: non-member refused, nothing muted"
 AT_MOST_60 = "semantics: at most 60 users per call"
 ENVELOPE = "semantics: the envelope names the org and app called"
 NO_DUPS = "semantics: no duplicates after a repeated action"
+LIVE = "semantics: the list names no ended mute"
+# An `expire` this far (ms) before the list's own `timestamp` is a mute that ended: it must be off
+# the list ([AG-doc] "expire: the Unix timestamp (ms) when the mute state expires"). Generous, for
+# a server that sweeps ended mutes lazily; a permanent mute's sentinels (-1, 0, null, Long.MAX,
+# decision 20) are never below the list's time by this much and above MS_EPOCH.
+ENDED_GRACE_MS = 60_000
+MS_EPOCH = 10 ** 11  # an `expire` below this is no Unix time in ms (1973): a sentinel
 NEEDS = {READ_BACK: (MUTE, LIST), UNMUTE_BACK: (MUTE, UNMUTE, LIST), REPEAT: (MUTE, UNMUTE, LIST),
          CALLERS: (MUTE, LIST), ROOMS: (MUTE, UNMUTE, LIST), AUTHZ: (LIST,), ENDS: (MUTE, LIST, CLOCK),
          EXPIRE: (MUTE, LIST), FOREVER: (MUTE, UNMUTE, LIST), MUTE_ALL_APART: (MUTE_ALL, UNMUTE_ALL, LIST),
          LIST_ANSWERS: (LIST,), NON_MEMBER: (MUTE, LIST), AT_MOST_60: (MUTE, UNMUTE, LIST), ENVELOPE: (LIST,),
-         NO_DUPS: (MUTE, LIST)}
+         NO_DUPS: (MUTE, LIST), LIVE: (LIST,)}
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,13 @@ class Machine(ModelMachine):
                         doc(P, LIST, "responses", "200"))
         elif any(u in self.model.get(room, {}) for u in users):
             self.expect(NO_DUPS, True, "", "")
+        answered_at = body.get("timestamp")
+        if _is_int(answered_at):
+            ended = {str(e["user"]): e["expire"] for e in body["data"]
+                     if _is_int(e.get("expire")) and MS_EPOCH <= e["expire"] < answered_at - ENDED_GRACE_MS}
+            self.expect(LIVE, not ended,
+                        f"the mute list of chat room {room} (answered at {answered_at}) names mutes that ended more "
+                        f"than {ENDED_GRACE_MS} ms before: {dict(list(ended.items())[:5])}", doc(P, LIST))
         return {str(entry["user"]).lower(): entry["expire"] for entry in body["data"]}
 
     def forget(self, room: str, user: str, why: str) -> None:
@@ -274,6 +288,10 @@ class Machine(ModelMachine):
         if can(AT_MOST_60):
             self.sixty_at_once()
             self.too_many_mutes_nobody()
+        if can(ROOMS):
+            # Everything above muted in the first room only: the second room's list must still be
+            # what the start read (a list of the whole app's mutes names the first room's users).
+            self.check_room(self.rooms[1], behaviour=ROOMS)
         type(self)._walked_for = type(self).behaviours
 
     # --- walkthrough steps (also rules) -----------------------------------------------------------
