@@ -111,6 +111,8 @@ class AgoraState:
                 raise AgoraProblem("expired_token")
             if app_key != (org_name, app_name) or app_key not in self.apps:
                 raise AgoraProblem("oauth")
+            if self._seed["identities"][identity].get("user"):  # a user token: app tokens only ([AG-auth])
+                raise AgoraProblem("oauth")
             return self.apps[app_key].info()
 
     def admit(self, org_name: str, app_name: str, operation: str) -> None:

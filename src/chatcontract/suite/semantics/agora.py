@@ -59,6 +59,9 @@ AT_MOST_60 = "semantics: at most 60 users per call"
 ENVELOPE = "semantics: the envelope names the org and app called"
 NO_DUPS = "semantics: no duplicates after a repeated action"
 LIVE = "semantics: the list names no ended mute"
+# The callers that must be refused on every operation (x-target identities; the last two optional).
+WHO = {"other_app": "another app's token", "expired": "an expired app token",
+       "member_user": "the user token of a user who does not administer the room"}
 # An `expire` this far (ms) before the list's own `timestamp` is a mute that ended: it must be off
 # the list ([AG-doc] "expire: the Unix timestamp (ms) when the mute state expires"). Generous, for
 # a server that sweeps ended mutes lazily; a permanent mute's sentinels (-1, 0, null, Long.MAX,
@@ -277,9 +280,14 @@ class Machine(ModelMachine):
         for on in (True, False):
             if self.can_call(MUTE_ALL if on else UNMUTE_ALL):
                 self.mute_all(0, on)
-        for op in (MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL):
-            if self.can_call(op):
-                self.other_app_tries(self.rooms[0], 1, op)
+        for who in WHO:
+            if who != "other_app" and who not in self.target.credentials:  # optional identities
+                continue
+            for op in (MUTE, UNMUTE, LIST, MUTE_ALL, UNMUTE_ALL):
+                if self.can_call(op):
+                    if op in (MUTE_ALL, UNMUTE_ALL):
+                        self.switched.add(self.rooms[0])  # refused, but were it not, the flag is put back
+                    self.other_app_tries(self.rooms[0], 1, op, who)
         self.check_room(self.rooms[0], behaviour=AUTHZ)
         if can(CALLERS):
             self.other_app_sees_nothing(0)
@@ -429,21 +437,24 @@ class Machine(ModelMachine):
         if op != LIST:
             self.check_room(self.rooms[room], behaviour=AUTHZ)
 
-    def other_app_tries(self, room: str, index: int, op: str) -> None:
+    def other_app_tries(self, room: str, index: int, op: str, who: str = "other_app") -> None:
+        """`who` (another app's token, an expired one, a plain user's) calls `op`: refused."""
         pool = self.pool(room)
         user = pool[index % len(pool)]
         if op == MUTE:
-            response, _ = self.call(MUTE, **{"as": "other_app"}, path=self.at(room),
+            response, _ = self.call(MUTE, **{"as": who}, path=self.at(room),
                                     body={"usernames": [user], "mute_duration": DURATIONS_MS[1]})
             if user not in self.model[room]:
                 self.why_absent[room][user] = AUTHZ
         elif op == UNMUTE:
             target = min(self.model[room], default=user)
-            response, _ = self.call(UNMUTE, **{"as": "other_app"}, path=self.at(room, member=target))
+            response, _ = self.call(UNMUTE, **{"as": who}, path=self.at(room, member=target))
         else:
-            response, _ = self.call(op, **{"as": "other_app"}, path=self.at(room))
-        self.expect(AUTHZ, 400 <= response.status_code < 500,
-                    f"{op} on chat room {room} with another app's token answered {response.status_code}",
+            response, _ = self.call(op, **{"as": who}, path=self.at(room))
+        # An expired app token is 401 in every source ([AG-http], [EM-doc]); the others are some
+        # refusal (decision 24 for a user token).
+        refused = response.status_code == 401 if who == "expired" else 400 <= response.status_code < 500
+        self.expect(AUTHZ, refused, f"{op} on chat room {room} with {WHO[who]} answered {response.status_code}",
                     doc(P, op, "responses", "401"))
 
     @precondition(lambda self: self.can_run(CALLERS))
