@@ -7,6 +7,8 @@ suite reads. Two kinds:
   (by operation, example name and/or `x-trigger`): more statuses, more values at an identifying
   JSON pointer, keys of the example that may be absent, or other body forms (a schema under a
   status, e.g. Ozeki's error envelope under HTTP 200);
+* an **empty-body reading** (`empty-bodies`) lets a success status come with no body at all
+  (Sendbird's unblock), in every layer;
 * a **request reading** names request parts (`query.NAME`, `body.FIELD`, `path.NAME`, optionally
   `:keyword`) whose rejection the suite must not assert when they are missing or odd.
 
@@ -128,6 +130,16 @@ def decision_entries(platform: str) -> list[tuple[str, dict[str, Any]]]:
 def all_readings(platform: str) -> Iterator[Reading]:
     """Every reading of the platform's spec, each with the decision it comes from."""
     yield from _all(platform)
+
+
+@cache
+def empty_body_accepted(platform: str, operation_id: str, status: int) -> bool:
+    """Whether a decision lets the operation answer `status` with no body at all (`empty-bodies`)."""
+    from chatcontract.suite.expect import status_matches
+
+    return any(reading.selects(operation_id) and any(status_matches(str(key), status)
+                                                      for key in reading.data.get("empty-bodies", []))
+               for reading in _all(platform))
 
 
 def rejection_not_asserted(platform: str, operation_id: str) -> set[str]:

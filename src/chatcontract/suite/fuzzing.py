@@ -27,7 +27,8 @@ import hypothesis
 import schemathesis
 from schemathesis.checks import load_all_checks
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
-from schemathesis.specs.openapi.checks import (ignored_auth, missing_required_header, negative_data_rejection,
+from schemathesis.specs.openapi.checks import (content_type_conformance, ignored_auth, missing_required_header,
+                                               negative_data_rejection, response_schema_conformance,
                                                unsupported_method)
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.feedback import FeedbackSources
@@ -267,6 +268,8 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
             excluded = [] if vendor_asserts_rejection else [negative_data_rejection]
             if answered_with_error(response, forms):
                 excluded = [negative_data_rejection, missing_required_header]
+            elif not response.content and decisions.empty_body_accepted(target.api, operation_id, response.status_code):
+                excluded += [response_schema_conformance, content_type_conformance]  # a reading: no body at all
             case.validate_response(response, excluded_checks=excluded, transport_kwargs={"session": session})
             return
         checks = list(strict_checks)
