@@ -45,6 +45,7 @@ import yaml
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatcontract import specs
+from chatcontract.decisions import MISSING, lookup
 
 SERVERS_DIR = Path(__file__).resolve().parents[1]
 
@@ -154,25 +155,13 @@ def status_in(key: Any, status: int) -> bool:
     return text == str(status)
 
 
-def _value_at(body: Any, pointer: str) -> tuple[bool, Any]:
-    node = body
-    for key in _pointer_parts(pointer):
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return False, None
-    return True, node
-
-
 def applies(transform: dict[str, Any], status: int, body: Any) -> bool:
     """Whether a response rewrite is for this response (its `status` and `when`)."""
     if "status" in transform and not status_in(transform["status"], status):
         return False
     for pointer, value in (transform.get("when") or {}).items():
-        found, got = _value_at(body, pointer)
-        if not found or got != value or type(got) is not type(value):
+        got = lookup(body, pointer)
+        if got is MISSING or got != value or type(got) is not type(value):
             return False
     return True
 
