@@ -149,8 +149,8 @@ class Machine(ModelMachine):
 
     # --- plumbing ---------------------------------------------------------------------------------
 
-    def call(self, operation_id: str, **overrides: Any) -> tuple[httpx.Response, Any]:
-        """Every call, kept under RATE_CALLS per operation and second (100/s per App Key, [AG-doc])."""
+    def pace(self, operation_id: str) -> None:
+        """Keep calls under RATE_CALLS per operation and second (100/s per App Key, [AG-doc])."""
         window = self._calls.setdefault(operation_id, deque())
         while len(window) >= RATE_CALLS:
             wait = window[0] + 1.0 - time.monotonic()
@@ -158,6 +158,10 @@ class Machine(ModelMachine):
                 time.sleep(wait)
             window.popleft()
         window.append(time.monotonic())
+
+    def call(self, operation_id: str, **overrides: Any) -> tuple[httpx.Response, Any]:
+        """Every call, paced under the documented rate limit."""
+        self.pace(operation_id)
         if operation_id != LIST:  # anything else may change a mute list, even when refused
             self.dirty.add((overrides.get("path") or {}).get("chatroom_id", self.fixtures["chatroom_id"]))
         response, body = super().call(operation_id, **overrides)
@@ -643,13 +647,7 @@ class Machine(ModelMachine):
     # --- clean-up ---------------------------------------------------------------------------------
 
     def quiet(self, operation_id: str, **overrides: Any) -> httpx.Response | None:
-        window = self._calls.setdefault(operation_id, deque())  # the same rate as every call
-        while len(window) >= RATE_CALLS:
-            wait = window[0] + 1.0 - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            window.popleft()
-        window.append(time.monotonic())
+        self.pace(operation_id)  # the same rate as every call
         return super().quiet(operation_id, **overrides)
 
     def restore(self) -> None:
