@@ -31,6 +31,7 @@ from chatcontract import specs
 ANONYMOUS = "anonymous"
 REDACTED = "<redacted>"
 DEFAULT_HOOKS_PATH = "/_chatcontract"
+NOT_IMPLEMENTED = "not implemented by this target"  # how a check of an operation outside `implements` is skipped
 
 
 class TargetError(Exception):

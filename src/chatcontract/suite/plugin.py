@@ -27,12 +27,11 @@ from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
 from chatcontract.suite.guarded import guarded_client, probe
 from chatcontract.suite.wire import Wire
-from chatcontract.targets import Target, TargetError, from_document, load_target
+from chatcontract.targets import NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
 
 SUITE_DIR = Path(__file__).resolve().parent
 LAYER_MODULES = {"schema": "test_schema_layer.py", "errors": "test_documented_errors.py", "semantics": "test_semantics.py"}
 DISABLED_PREFIX = "disabled by config"
-NOT_IMPLEMENTED = "not implemented by this target"
 _targets_key = pytest.StashKey[list[Target]]()
 _servers_key = pytest.StashKey[list[Any]]()
 _recorder_key = pytest.StashKey[Recorder]()

@@ -11,8 +11,9 @@ other than `OK`/`ok`) are part of each platform's error schema.
 
 An `auth-invalid` example whose `x-provoke` sends wrong credentials is also provoked with partly
 wrong ones, generated from the spec's security schemes (`wire.partial_credentials`): each
-scheme wrong alone, the user id right with everything else wrong, another identity's user id
-with the caller's secret. Each is its own case (`.../<example>/only-authToken-wrong`).
+credential a near miss of the caller's own, each scheme wrong alone and left out alone, the user
+id right with everything else wrong, another identity's user id with the caller's secret. Each
+is its own case (`.../<example>/only-authToken-wrong`).
 """
 
 from __future__ import annotations

@@ -33,10 +33,9 @@ from chatcontract import specs
 from chatcontract.suite.cases import Fact
 from chatcontract.suite.expect import Mismatch, documented_body
 from chatcontract.suite.wire import Call, Wire, base_call
-from chatcontract.targets import Target
+from chatcontract.targets import NOT_IMPLEMENTED, Target
 
 
-NOT_IMPLEMENTED = "not implemented by this target"
 CLOCK = "clock"  # in `needs`: the behaviour needs the target's clock hook
 NEEDS_CLOCK = ("needs the target's clock hook (capabilities.clock: true); waiting in real time would take "
                "longer than the target's realtime_budget_s")
