@@ -38,7 +38,7 @@ NEAR_MISS_CHARS = 6
 
 def near_miss(value: str) -> str:
     """`value` with its last characters changed, each to another of its kind (digit, lower, upper),
-    so the value keeps its shape: `1004|dave-b0uncer-5e55ion` -> `1004|dave-b0uncer-6f66jpo`."""
+    so the value keeps its shape: `1004|dave-b0uncer-5e55ion` -> `1004|dave-b0uncer-5f66jpo`."""
     def shifted(c: str) -> str:
         for first, size in (("0", 10), ("a", 26), ("A", 26)):
             if first <= c < chr(ord(first) + size):
@@ -80,6 +80,8 @@ def partial_credentials(platform: str, caller: str, identities: list[str]) -> li
     if users and others and other is not None:
         found.append((f"{'-'.join(users)}-of-{other}", {name: other for name in users}))
     return found
+
+
 _REF = re.compile(r"^\$\{fixtures\.([A-Za-z_][A-Za-z0-9_]*)(?:\.(\d+)|\.:(\d+))?\}$")
 
 
