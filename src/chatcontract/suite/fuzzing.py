@@ -66,14 +66,9 @@ def _auth(target: Target) -> dict[str, Any]:
 def _triggers(op: specs.Operation) -> dict[str, set[str]]:
     """status key → the x-trigger values of its examples."""
     found: dict[str, set[str]] = {}
-    document = specs.spec_path(op.platform)
-    for key, raw in op.responses.items():
-        _, definition, _ = specs.deref(document, raw)
-        for media in (definition.get("content") or {}).values():
-            for example in (media.get("examples") or {}).values():
-                _, example, _ = specs.deref(document, example)
-                if isinstance(example, dict) and "x-trigger" in example:
-                    found.setdefault(key, set()).add(example["x-trigger"])
+    for other, key, _, example in decisions.documented_errors(op.platform):
+        if other.operation_id == op.operation_id:
+            found.setdefault(key, set()).add(example["x-trigger"])
     return found
 
 
