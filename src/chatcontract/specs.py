@@ -7,14 +7,12 @@ checks, the inventory, the servers and the suite all go through here.
 from __future__ import annotations
 
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -60,17 +58,19 @@ def spec_path(platform: str) -> Path:
     return path
 
 
+MAX_SPEC_BYTES = 8 * 1024 * 1024  # the largest spec is under 100 KB
+
+
 @cache
 def _read(path: Path) -> Any:
+    """Through the one loader of `inputs.py`: bounded size and alias expansion, errors in words."""
+    from chatcontract import inputs
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        first_line = str(exc).splitlines()[0]
-        raise SpecError(f"{path} is not valid {path.suffix[1:].upper()}: {first_line}") from exc
+        text = inputs.read_text(path, "the file", limit=MAX_SPEC_BYTES)
+        return inputs.parse_json(text, str(path)) if path.suffix == ".json" else inputs.parse_yaml(text, str(path))
+    except inputs.InputError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def read_document(path: Path) -> Any:

@@ -49,7 +49,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     (tmp / "a-file").write_text("")
     return {
         "missing results": (["--results", str(tmp / "nope.json")], "cannot read results file"),
-        "not JSON": (["--results", str(tmp / "broken.json")], "is not valid JSON"),
+        "not JSON": (["--results", str(tmp / "broken.json")], "not valid JSON at line 1, column 2"),
         "not a results.json": (["--results", str(tmp / "other.json")], "is not a chatcontract results.json"),
         "out is a file": (["--out", str(tmp / "a-file")], "cannot write the site"),
         "out under a file": (["--out", str(tmp / "a-file" / "site")], "cannot write the site"),

@@ -99,7 +99,7 @@ def _broken_data_root(tmp_path: Path, breakage: str) -> Path:
 
 
 @pytest.mark.parametrize("breakage, message", [
-    ("not-yaml", "plugdj.yaml is not valid YAML"),
+    ("not-yaml", "plugdj.yaml: not valid YAML at line 3, column 1: expected"),
     ("no-x-target", "specs/plugdj.yaml has no usable x-target"),
 ], ids=["not-yaml", "no-x-target"])
 def test_a_spec_that_fails_to_load_is_one_line_and_exit_2(capsys: pytest.CaptureFixture, tmp_path: Path,

@@ -49,7 +49,7 @@ def _edit(path: list, value) -> dict:
     (_without("credentials"), "'credentials' is a required property"),
     (_edit(["colour"], "blue"), "Additional properties are not allowed ('colour' was unexpected)"),
     (_edit(["api"], "matrix"), "unknown api 'matrix'"),
-    (_edit(["base_url"], "ftp://127.0.0.1"), "does not match"),
+    (_edit(["base_url"], "ftp://127.0.0.1"), "has the scheme 'ftp'; chatcontract speaks http and https"),
     (_edit(["base_url"], "http://127.0.0.1:99999"), "has an invalid port"),
     (_edit(["credentials", "member"], KeyError), "credentials.member is missing"),
     (_edit(["credentials", "moderator"], {"cookie": "x"}), "credentials.moderator.session is missing"),
@@ -74,7 +74,7 @@ def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
 def test_base_url_override_is_checked_too(tmp_path: Path) -> None:
     path = _write(tmp_path, _valid())
     assert load_target(path, base_url="http://127.0.0.1:7/").base_url == "http://127.0.0.1:7"
-    with pytest.raises(TargetError, match="not an http"):
+    with pytest.raises(TargetError, match="has no scheme: write it as http://127.0.0.1:7 or https://127.0.0.1:7"):
         load_target(path, base_url="127.0.0.1:7")
 
 

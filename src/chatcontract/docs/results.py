@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from chatcontract import specs
+from chatcontract import inputs, specs
 from chatcontract.suite.reports import SYMBOL, cell, matrix_from_document
 
 SCHEMA = Path(__file__).with_name("results.schema.json")
@@ -30,13 +30,16 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
 
 
+MAX_RESULTS_BYTES = 64 * 1024 * 1024  # a full run's results.json is ~2 MB
+
+
 def load(path: Path) -> dict[str, Any]:
+    """The document, read once, bounded in size and nesting; every problem one line."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ResultsError(f"cannot read results file {path}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"results file {path} is not valid JSON: {exc}") from None
+        document = inputs.parse_json(inputs.read_text(path, "results file", limit=MAX_RESULTS_BYTES),
+                                     f"results file {path}")
+    except inputs.InputError as exc:
+        raise ResultsError(str(exc)) from None
     error = next(iter(sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the top level"

@@ -11,10 +11,7 @@ so the baseline only ever shrinks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
+from chatcontract import inputs
 from chatcontract.targets import TargetError
 
 
@@ -22,12 +19,10 @@ def load(path: str | None) -> dict[str, str]:
     """{full test id (`target::layer::behaviour`): note}."""
     if not path:
         return {}
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise TargetError(f"{path}: cannot read the baseline ({exc.strerror or exc})") from None
-    except yaml.YAMLError:
-        raise TargetError(f"{path}: the baseline is not valid YAML") from None
+    try:  # bounded in size and alias expansion; a binary file or bad YAML is one line in words
+        document = inputs.parse_yaml(inputs.read_text(path, "the baseline"), f"{path} (baseline)") or {}
+    except inputs.InputError as exc:
+        raise TargetError(str(exc)) from None
     if not isinstance(document, dict) or not all(isinstance(v, (dict, list)) for v in document.values()):
         raise TargetError(f"{path}: the baseline must map target names to their accepted test ids")
     accepted = {}
