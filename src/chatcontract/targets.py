@@ -1,35 +1,37 @@
 """Target files: load, check and redact the description of a system under test.
 
 A target file (YAML) names the platform (`api`), its `base_url`, named `credentials`, the
-`fixtures` (ids that exist on it) and optional `capabilities`. Its general shape is
+`fixtures` (ids that exist on it), optional `capabilities` and `tls`. Its general shape is
 `schemas/chatcontract/target.schema.json`; which identities and fixtures a platform needs is the
-spec's `x-target`. Every problem is reported as one line (`TargetError`), never a traceback; a
-spec whose `x-target` cannot be used is a `specs.SpecError`, also one line.
+spec's `x-target`. Every problem is reported as one line (`TargetError`), in words, never a
+traceback; a spec whose `x-target` cannot be used is a `specs.SpecError`, also one line. The file
+is read through `inputs.py` (size cap, YAML without alias bombs).
 
-Redaction hides each credential in the forms it can take on the way out: as written, URL-encoded
-(query strings, cookies), JSON-escaped (a body quoted in a report) and base64 (HTTP Basic).
+Every credential of a loaded target is registered with `redaction.py` at once, so any later text
+(and the target's own error messages) is redacted before it is shown.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import ipaddress
-import json
+import math
+import re
+import ssl
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from typing import Any, Iterator
+from urllib.parse import urlsplit
 
-import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
+import httpx
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
-from chatcontract import specs
+from chatcontract import inputs, redaction, specs
+from chatcontract.redaction import REDACTED
 
 ANONYMOUS = "anonymous"
-REDACTED = "<redacted>"
 DEFAULT_HOOKS_PATH = "/_chatcontract"
 NOT_IMPLEMENTED = "not implemented by this target"  # how a check of an operation outside `implements` is skipped
 
@@ -51,6 +53,15 @@ class Target:
     source: str = "<built-in>"
     implements: frozenset[str] | None = None  # operationIds; None: every operation of the spec
     strict_http: dict[str, bool] = field(default_factory=dict)
+    tls: dict[str, Any] = field(default_factory=dict)  # verify, ca_file, client_cert, client_key (paths resolved)
+    _ssl: ssl.SSLContext | None = field(default=None, compare=False)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """How to verify the target's certificate (and present a client one): the `tls` section
+        over httpx's defaults. Built once (a context costs ~20 ms)."""
+        if self._ssl is None:
+            self._ssl = _ssl_context(self.tls, self.source)
+        return self._ssl
 
     def __repr__(self) -> str:
         # pytest prints test arguments on failure: never with the credentials in them.
@@ -76,46 +87,67 @@ class Target:
         values = {str(v) for ident in self.credentials.values() for v in ident.values() if str(v)}
         return sorted(values, key=len, reverse=True)
 
-    @cached_property
-    def _redacted_forms(self) -> list[str]:
-        """Every secret in every encoded form, longest first; built once (redact runs per report line)."""
-        forms = {form for secret in self.secrets() for form in encoded_forms(secret)}
-        return sorted(forms, key=len, reverse=True)
-
     def redact(self, text: str) -> str:
-        for form in self._redacted_forms:
-            text = text.replace(form, REDACTED)
-        return text
+        """`text` with every credential of every loaded target hidden, in every form (redaction.py)."""
+        return redaction.redact(text)
 
     def redacted(self) -> dict[str, Any]:
         """The target as a document fit for a report: every credential value replaced."""
         return {
             "name": self.name,
             "api": self.api,
-            "base_url": self.base_url,
+            "base_url": redaction.redact(self.base_url),
             "credentials": {who: {k: REDACTED for k in creds} for who, creds in self.credentials.items()},
             "fixtures": copy.deepcopy(self.fixtures),
             "capabilities": dict(self.capabilities),
             "disabled": list(self.disabled),
             "implements": sorted(self.implements) if self.implements is not None else None,
             "strict_http": dict(self.strict_http),
+            "tls": dict(self.tls),
             "source": self.source,
         }
 
 
-def encoded_forms(secret: str) -> list[str]:
-    """`secret` as written and as it reads once URL-encoded, JSON-escaped or base64-encoded."""
-    raw = secret.encode()
-    forms = [secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
-             json.dumps(secret, ensure_ascii=False)[1:-1]]
-    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
-        forms += [encoded, encoded.rstrip("=")]
-    return list(dict.fromkeys(f for f in forms if f))
+def _ssl_context(tls: dict[str, Any], where: str) -> ssl.SSLContext:
+    try:
+        context = httpx.create_ssl_context(verify=bool(tls.get("verify", True)))
+        if tls.get("ca_file") and tls.get("verify", True):
+            context.load_verify_locations(cafile=tls["ca_file"])
+        if tls.get("client_cert"):
+            context.load_cert_chain(tls["client_cert"], tls.get("client_key"))
+    except (OSError, ssl.SSLError) as exc:
+        raise TargetError(f"{where}: tls: cannot use the certificate files ({getattr(exc, 'strerror', None) or exc})") from None
+    return context
 
 
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """JSON Schema's `pattern` as ECMA-262 reads it: `$` is the end of the text. (Python's `$`
+    also matches before a final newline, so `name: "prod\n"` would pass `^...$`.) Where the
+    schema says in words what is expected (`x-expected`), the error says that, not the regex."""
+    if not isinstance(instance, str):
+        return
+    if not re.search(re.sub(r"(?<!\\)\$", r"\\Z", pattern), instance):
+        expected = schema.get("x-expected")
+        yield ValidationError(f"{instance!r} is not {expected}" if expected else f"{instance!r} does not match {pattern!r}")
+
+
+@cache
 def _validator() -> Draft202012Validator:
     schema = specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json")
-    return Draft202012Validator(schema)
+    checker = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    return checker(schema)
+
+
+def _not_finite(value: Any, where: str = "") -> Iterator[str]:
+    """Where in a document a number is NaN or infinite (YAML's .nan, .inf pass every range check)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield where or "(top level)"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _not_finite(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _not_finite(item, f"{where}.{index}")
 
 
 def target_requirements(platform: str) -> dict[str, Any]:
@@ -133,12 +165,23 @@ def _where(error: Any) -> str:
 
 
 def check_base_url(url: str, where: str) -> str:
+    """The base URL without its trailing `/`; each problem said in words."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise TargetError(f"{where}: base_url {url!r} contains a space or control character")
+    if "://" not in url:
+        raise TargetError(f"{where}: base_url {url!r} has no scheme: write it as http://{url} or https://{url}")
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. "Invalid IPv6 URL"
         raise TargetError(f"{where}: base_url {url!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"{where}: base_url {url!r} is not an http(s) URL with a host")
+    if parts.scheme not in ("http", "https"):
+        raise TargetError(f"{where}: base_url {url!r} has the scheme {parts.scheme!r}; chatcontract speaks http and https")
+    if not parts.hostname:
+        raise TargetError(f"{where}: base_url {url!r} has no host name")
+    if "?" in url or "#" in url:
+        part = "a query (?...)" if "?" in url else "a fragment (#...)"
+        raise TargetError(f"{where}: base_url {url!r} has {part}; each operation's path and query are "
+                          "appended to the base URL, so it must end at its path")
     try:
         parts.port
     except ValueError:
@@ -149,12 +192,33 @@ def check_base_url(url: str, where: str) -> str:
     return url.rstrip("/")
 
 
+def _register_credentials(document: dict[str, Any]) -> None:
+    credentials = document.get("credentials")
+    if isinstance(credentials, dict):
+        redaction.register(str(v) for creds in credentials.values() if isinstance(creds, dict)
+                           for v in creds.values() if isinstance(v, (str, int)) and not isinstance(v, bool))
+
+
 def from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None) -> Target:
+    """A checked Target; every problem a TargetError whose message is redacted."""
+    if isinstance(document, dict):
+        _register_credentials(document)  # before anything could quote them
+    try:
+        return _from_document(document, where=where, default_name=default_name, base_url=base_url)
+    except TargetError as exc:
+        raise TargetError(redaction.redact(str(exc))) from None
+
+
+def _from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None) -> Target:
     if not isinstance(document, dict):
         raise TargetError(f"{where}: a target file must be a YAML mapping")
+    if isinstance(document.get("base_url"), str) and base_url is None:
+        check_base_url(document["base_url"], where)  # its problems in words, not as a regex
     error = best_match(_validator().iter_errors(document))
     if error is not None:
         raise TargetError(f"{where}: {_where(error)}: {error.message}")
+    for at in _not_finite(document):
+        raise TargetError(f"{where}: {at}: not a finite number (.nan and .inf are not allowed)")
     api = document["api"]
     if api not in specs.platforms():
         raise TargetError(f"{where}: unknown api {api!r} (known: {', '.join(specs.platforms())})")
@@ -201,23 +265,26 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
         source=where,
         implements=frozenset(document["implements"]) if "implements" in document else None,
         strict_http=dict(document.get("strict_http", {})),
+        tls=_tls_paths(document.get("tls", {}), where),
     )
+
+
+def _tls_paths(tls: dict[str, Any], where: str) -> dict[str, Any]:
+    """The `tls` section with its file paths resolved against the target file's folder, checked
+    by building the context once (a missing or bad file is one line at load time)."""
+    folder = Path(where).parent if Path(where).is_file() else Path.cwd()
+    resolved = {k: str((folder / v).resolve()) if k != "verify" else v for k, v in tls.items()}
+    if resolved:
+        _ssl_context(resolved, where)
+    return resolved
 
 
 def load_target(path: Path, *, base_url: str | None = None) -> Target:
     """Read and check one target file; `base_url` overrides the file's."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetError(f"{path}: cannot read the target file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise TargetError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise TargetError(f"{path}: not valid YAML{at}") from None
+        document = inputs.parse_yaml(inputs.read_text(path, "the target file"), str(path))
+    except inputs.InputError as exc:
+        raise TargetError(str(exc)) from None
     default_name = Path(path).name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".target")
     return from_document(document, where=str(path), default_name=default_name, base_url=base_url)
 

@@ -1,28 +1,39 @@
 """Every exchange with a target, bounded: total time, body size, no redirects.
 
 `GuardedTransport` (httpx, for the errors and semantics layers and the test hooks) and
-`guarded_session()` (requests, for schemathesis) treat a request's timeout as a budget for the
-*whole* exchange (connect, send, headers, body), so a target that drips bytes cannot hold a run;
-a body larger than `MAX_BODY_BYTES` is refused; redirects are never followed, so a request never
-leaves the target's host. `probe()` tells whether a target answers HTTP at all.
+`guarded_session()` (requests, for schemathesis, sending through the same transport) treat a
+request's timeout as a budget for the *whole* exchange (name resolution, connect, TLS, send,
+headers, body), so a target that drips bytes or a slow DNS cannot hold a run; a body larger than
+`MAX_BODY_BYTES` is refused, counted both as sent and once decoded (every Content-Encoding httpx
+would decode, stacked ones layer by layer, so a gzip bomb is refused after 2 MiB of output rather
+than inflated); redirects are never followed, so a request never leaves the target's host. A
+certificate that fails verification is said to in words (`TLSVerificationFailed`), not as a bare
+ConnectError like a closed port. `probe()` tells whether a target answers HTTP at all.
 
 Written by hand: no HTTP library offers a total-time limit that also covers a dripping status
 line and headers (httpx and urllib3 time each socket read), so the deadline is applied below
-httpcore, per socket call.
+httpcore, per socket call; nor a cap on decoded size (httpx's decoders inflate each chunk
+whole), so the size is counted by decoding with zlib's `max_length` before httpx decodes.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
+import socket
+import ssl
 import threading
 import time
+import zlib
 from typing import Any, Iterator
 
 import httpcore
 import httpx
 import requests
 import urllib3
+from httpx._decoders import SUPPORTED_DECODERS  # which codings httpx decodes (br, zstd: when installed)
 
+from chatcontract.redaction import redact
 from chatcontract.suite.expect import Mismatch, one_line
 from chatcontract.targets import Target
 
@@ -35,6 +46,20 @@ class TotalTimeout(httpx.TimeoutException):
 
 class ResponseTooLarge(Mismatch):
     """The target sent a body larger than MAX_BODY_BYTES (a deviation: nothing documented is)."""
+
+
+class TLSVerificationFailed(httpx.ConnectError):
+    """The target's TLS certificate did not verify (self-signed, unknown CA, wrong host name)."""
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _too_large(method: str, path: str, size: str) -> ResponseTooLarge:
@@ -99,8 +124,37 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Any = None) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, self._deadline.bound(timeout), local_address, socket_options)
+        address = self._resolve(host, port, self._deadline.bound(timeout))
+        stream = self._backend.connect_tcp(address, port, self._deadline.bound(timeout), local_address, socket_options)
         return _DeadlineStream(stream, self._deadline)
+
+    def _resolve(self, host: str, port: int, timeout: float | None) -> str:
+        """`host`'s first address, resolved within `timeout` (getaddrinfo itself has no timeout, so
+        it runs in a daemon thread that is abandoned if it takes too long). TLS still checks the
+        certificate against `host`: httpcore passes the origin's name as server_hostname."""
+        try:
+            ipaddress.ip_address(host)
+            return host
+        except ValueError:
+            pass
+        found: list[Any] = []
+
+        def lookup() -> None:
+            try:
+                found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+            except OSError as exc:
+                found.append(exc)
+
+        worker = threading.Thread(target=lookup, name=f"resolve-{host}", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not found:
+            if self._deadline.passed():
+                raise self._deadline.expired()
+            raise httpcore.ConnectTimeout(f"name resolution of {host} took longer than {timeout:g} s")
+        if isinstance(found[0], OSError):
+            raise httpcore.ConnectError(f"cannot resolve {host}: {found[0].strerror or found[0]}")
+        return found[0][0][4][0]
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Any = None) -> httpcore.NetworkStream:
@@ -111,27 +165,70 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-class _GuardedStream(httpx.SyncByteStream):
-    """A response body read under the exchange's deadline and size limit."""
+PIECE = 64 * 1024  # the most one decoding step may produce
 
-    def __init__(self, stream: httpx.SyncByteStream, deadline: _Deadline, method: str, path: str) -> None:
-        self._stream, self._deadline, self._method, self._path = stream, deadline, method, path
 
-    def __iter__(self) -> Iterator[bytes]:
-        seen = 0
-        try:
-            for chunk in self._stream:
-                seen += len(chunk)
-                if seen > MAX_BODY_BYTES:
-                    raise _too_large(self._method, self._path, f"more than {MAX_BODY_BYTES} bytes")
-                yield chunk
-        except httpx.TimeoutException:
-            if self._deadline.passed():
-                raise self._deadline.expired() from None
-            raise
+def _inflate(source: Iterator[bytes], coding: str) -> Iterator[bytes]:
+    """One layer of gzip or deflate, as httpx decodes it (deflate: zlib-wrapped, else raw), in
+    pieces of at most PIECE bytes. Stops quietly at the end of the stream or at bytes that do not
+    decode: httpx then says what is wrong when it decodes the body itself."""
+    wbits = zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS
+    decoder = zlib.decompressobj(wbits)
+    first = coding == "deflate"
+    for chunk in source:
+        data = chunk
+        while True:
+            try:
+                out = decoder.decompress(data, PIECE)
+            except zlib.error:
+                if not first:
+                    return
+                decoder, first = zlib.decompressobj(-zlib.MAX_WBITS), False
+                continue
+            first = False
+            data = decoder.unconsumed_tail
+            if out:
+                yield out
+            if decoder.eof:
+                return
+            if not data and len(out) < PIECE:
+                break
 
-    def close(self) -> None:
-        self._stream.close()
+
+def _counted(source: Iterator[bytes], limit: int, too_large: Any) -> Iterator[bytes]:
+    total = 0
+    for piece in source:
+        total += len(piece)
+        if total > limit:
+            raise too_large()
+        yield piece
+
+
+def check_decoded_size(headers: httpx.Headers, body: bytes, method: str, path: str) -> None:
+    """Refuse a body that decodes (layer by layer, in the order httpx would undo its
+    Content-Encoding) to more than MAX_BODY_BYTES, without ever holding more than PIECE bytes of
+    any layer. A coding httpx would decode but this cannot bound (br, zstd, when their packages
+    are installed) is refused too: chatcontract never asks for it (Accept-Encoding: gzip, deflate)."""
+    codings = [c.strip().lower() for value in headers.get_list("content-encoding") for c in value.split(",")]
+    codings = [c for c in codings if c in SUPPORTED_DECODERS and c != "identity"]
+    if not codings:
+        return
+    label = ", ".join(codings)
+
+    def too_large() -> ResponseTooLarge:
+        return _too_large(method, path, f"more than {MAX_BODY_BYTES} bytes once decoded (Content-Encoding: {label})")
+
+    stream: Iterator[bytes] = iter([body[i:i + PIECE] for i in range(0, len(body), PIECE)])
+    for coding in reversed(codings):
+        if coding not in ("gzip", "deflate"):
+            raise ResponseTooLarge(f"{method} {path} sent Content-Encoding {coding}, which chatcontract did not ask "
+                                   "for (Accept-Encoding: gzip, deflate) and cannot decode within its size limit")
+        stream = _counted(_inflate(stream, coding), MAX_BODY_BYTES, too_large)
+    for _ in stream:
+        pass
+
+
+ACCEPT_ENCODING = "gzip, deflate"  # the codings check_decoded_size bounds
 
 
 def _budget(timeouts: Any) -> float | None:
@@ -152,39 +249,56 @@ class GuardedTransport(httpx.HTTPTransport):
     The budget is the request's own timeout (httpx's `timeout=`), applied to the exchange as a
     whole rather than to each socket read."""
 
-    def __init__(self, *, verify: bool = True) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
         # HTTPTransport.__init__ only builds its httpcore pool and has no option for the pool's
         # network backend, so the pool is built here: HTTPTransport's defaults plus the deadline
         # backend (written for httpx 0.28 and httpcore 1.0, both pinned in pyproject.toml).
         self._deadline = _Deadline()
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(verify=verify),
-                                             network_backend=_DeadlineBackend(self._deadline))
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._pool = httpcore.ConnectionPool(ssl_context=context, network_backend=_DeadlineBackend(self._deadline))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The whole response, read under the deadline and both size limits (the suite reads every
+        body whole anyway; none it should get is near the limit)."""
         method, path = request.method, request.url.path
         self._deadline.start(_budget(request.extensions.get("timeout")), f"{method} {path}")
         try:
             response = super().handle_request(request)
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                response.close()
+                raise _too_large(method, path, f"{int(length)} bytes (Content-Length)")
+            body = bytearray()
+            try:
+                for chunk in response.stream:
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        raise _too_large(method, path, f"more than {MAX_BODY_BYTES} bytes")
+            finally:
+                response.close()
         except httpx.TimeoutException:
             if self._deadline.passed():
                 raise self._deadline.expired() from None
             raise
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            response.close()
-            raise _too_large(method, path, f"{int(length)} bytes (Content-Length)")
-        assert isinstance(response.stream, httpx.SyncByteStream)
+        except httpx.ConnectError as exc:
+            failure = _tls_failure(exc)
+            if failure is None:
+                raise
+            reason = getattr(failure, "verify_message", None) or failure.reason or "certificate verify failed"
+            raise TLSVerificationFailed(f"TLS certificate verification failed for {request.url.host} ({reason}): "
+                                        "give its CA as tls.ca_file in the target file", request=request) from None
+        check_decoded_size(response.headers, bytes(body), method, path)
         return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
-                              stream=_GuardedStream(response.stream, self._deadline, method, path))
+                              stream=httpx.ByteStream(bytes(body)))
 
 
-def guarded_client(timeout: float = 10.0, *, verify: bool = True) -> httpx.Client:
+def guarded_client(timeout: float = 10.0, *, verify: bool | ssl.SSLContext = True) -> httpx.Client:
     """An httpx client for talking to a target: `timeout` bounds each whole exchange, bodies are
-    capped, redirects are not followed."""
+    capped, redirects are not followed; `verify` is a target's `Target.ssl_context()`."""
     # trust_env=False: no proxy from the environment (traffic goes to the target and nowhere else,
     # and a proxy transport would bypass the guard) and no .netrc credentials added to requests.
     return httpx.Client(transport=GuardedTransport(verify=verify), timeout=timeout, follow_redirects=False,
-                        trust_env=False)
+                        trust_env=False, headers={"Accept-Encoding": ACCEPT_ENCODING})
 
 
 class _GuardedAdapter(requests.adapters.BaseAdapter):
@@ -194,17 +308,19 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
     with that timeout. One schema check generates dozens of requests, and against a target that
     stopped answering each would otherwise wait out its whole budget."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self._clients: dict[bool, httpx.Client] = {}
         self._lock = threading.Lock()
         self._timed_out: str | None = None
+        self._ssl_context = ssl_context
 
     def _client(self, verify: Any) -> httpx.Client:
         key = verify is not False
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = guarded_client(verify=key)
+                chosen = self._ssl_context if key and self._ssl_context is not None else key
+                self._clients[key] = guarded_client(verify=chosen)
             return self._clients[key]
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
@@ -228,7 +344,8 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
         response.reason = answer.reason_phrase
         response.headers = requests.structures.CaseInsensitiveDict(answer.headers.items())
         # schemathesis reads the raw headers (repeated ones as lists) and the HTTP version.
-        response.raw = urllib3.HTTPResponse(body=io.BytesIO(answer.content), preload_content=False,
+        # The body is decoded already (by httpx, within the size limit): urllib3 must not decode it again.
+        response.raw = urllib3.HTTPResponse(body=io.BytesIO(answer.content), preload_content=False, decode_content=False,
                                             headers=urllib3.HTTPHeaderDict(answer.headers.multi_items()),
                                             status=answer.status_code, reason=answer.reason_phrase,
                                             version=10 if answer.http_version == "HTTP/1.0" else 11)
@@ -252,12 +369,14 @@ class _NoRedirectSession(requests.Session):
         return None  # a redirect is the answer under test, never followed (off-host or not)
 
 
-def guarded_session() -> requests.Session:
+def guarded_session(ssl_context: ssl.SSLContext | None = None) -> requests.Session:
     """A requests session whose every exchange is guarded as `guarded_client`'s (for schemathesis:
-    `case.call_and_validate(session=...)`). Redirects are not followed."""
+    `case.call_and_validate(session=...)`). Redirects are not followed; `ssl_context` is a
+    target's `Target.ssl_context()`."""
     session = _NoRedirectSession()
     session.trust_env = False  # as guarded_client: no proxy or .netrc from the environment
-    adapter = _GuardedAdapter()
+    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    adapter = _GuardedAdapter(ssl_context)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -266,13 +385,14 @@ def guarded_session() -> requests.Session:
 def probe(target: Target) -> str | None:
     """None when the target answers HTTP at all (any status, any body); else a one-line reason."""
     try:
-        with guarded_client(min(target.request_timeout_s, 10)) as client:
+        with guarded_client(min(target.request_timeout_s, 10), verify=target.ssl_context()) as client:
             client.get(target.base_url + "/")
     except ResponseTooLarge:
         return None  # it answered
     except httpx.HTTPError as exc:
-        # "ConnectError" alone says it all; a reset or a timeout is worth its detail.
+        # "ConnectError" alone says it all; a reset, a timeout or a certificate is worth its detail.
         detail = str(exc).partition(": ")[2] if isinstance(exc, TotalTimeout) else str(exc)
-        reason = f" ({one_line(detail)})" if detail and not isinstance(exc, httpx.ConnectError) else ""
-        return f"target {target.name} unreachable at {target.base_url}: {type(exc).__name__}{reason}"
+        plain = isinstance(exc, httpx.ConnectError) and not isinstance(exc, TLSVerificationFailed)
+        reason = f" ({one_line(detail, 300)})" if detail and not plain else ""
+        return redact(f"target {target.name} unreachable at {target.base_url}: {type(exc).__name__}{reason}")
     return None

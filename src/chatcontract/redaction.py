@@ -1,0 +1,116 @@
+"""Redaction: every credential hidden from every text the suite shows, before it is cut, quoted or escaped.
+
+One registry per process: each target loaded registers its credential values (`register`), and
+`redact(text)` replaces each of them, in any form it can take on the way back from a target or
+into a report, by `<redacted>`. `clip(text, limit)` is the one way to shorten a text for a
+report: it redacts first, so a cut never leaves part of a secret behind.
+
+The forms, per character of a secret (so mixed escaping is covered too): the character itself;
+JSON escapes (`\\uXXXX` in either case, surrogate pairs, `\\/`, `\\"`, `\\\\`, `\\n`...);
+percent-encoding of its UTF-8 bytes in either case, `+` for a space; HTML character references
+(decimal, hex, named); shell quoting of `'` (`'"'"'`, `'\\''`) and Python-repr/backslash escapes.
+Base64 (HTTP Basic, debug pages) is matched whole at each of its three alignments, so the secret
+is found inside the base64 of a longer text (`user:secret`, `Bearer secret`).
+
+Written by hand: no library redacts a value under arbitrary mixed escaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import html.entities
+import re
+import threading
+from functools import lru_cache
+from typing import Iterable
+
+REDACTED = "<redacted>"
+MIN_BASE64_FRAGMENT = 8  # shorter base64 fragments would hide unrelated text
+# A value this short cannot be hidden without hiding the letters of every report (no issued
+# credential of these APIs is that short; user ids and tokens are 16+ characters).
+MIN_SECRET_CHARS = 4
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+_NAMED = {chr(code): name for code, name in html.entities.codepoint2name.items()}
+_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def register(secrets: Iterable[str]) -> None:
+    """Hide these values from every later `redact` (values shorter than MIN_SECRET_CHARS are not
+    hidden: see there)."""
+    new = {str(s) for s in secrets if len(str(s)) >= MIN_SECRET_CHARS}
+    with _lock:
+        if new <= _secrets:
+            return
+        _secrets.update(new)
+    _pattern.cache_clear()
+
+
+def _hex(value: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in value)
+
+
+def _char(c: str) -> str:
+    """A regex matching one character of a secret in any of its forms."""
+    forms = [re.escape(c)]
+    code = ord(c)
+    if code > 0xFFFF:  # JSON writes it as a surrogate pair
+        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        forms.append(rf"\\u{_hex(f'{high:04x}')}\\u{_hex(f'{low:04x}')}")
+    else:
+        forms.append(rf"\\u{_hex(f'{code:04x}')}")
+    if c in _JSON_SHORT:
+        forms.append(re.escape(_JSON_SHORT[c]))
+    forms.append(re.escape("\\" + c))  # a backslash escape (Python repr of a quote, shells)
+    forms.append("".join(f"%{_hex(f'{b:02x}')}" for b in c.encode()))
+    if c == " ":
+        forms.append(r"\+")
+    if c == "'":
+        forms += [re.escape("'\"'\"'"), re.escape("'\\''")]  # shell quoting (shlex, schemathesis' curl)
+    forms.append(f"&#0*{code};")
+    forms.append(f"&#[xX]0*{_hex(f'{code:x}')};")
+    if c in _NAMED:
+        forms.append(f"&{_NAMED[c]};")
+    if c == "'":
+        forms.append("&apos;")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def base64_fragments(secret: str) -> list[str]:
+    """The base64 characters that depend on `secret` alone, at each of the three alignments it can
+    have inside a longer encoded text, in the standard and URL-safe alphabets."""
+    raw = secret.encode()
+    found = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        start, end = -(-8 * offset // 6), 8 * (offset + len(raw)) // 6
+        for fragment in (encoded[start:end], encoded[start:end].replace("+", "-").replace("/", "_")):
+            if len(fragment) >= MIN_BASE64_FRAGMENT:
+                found.append(fragment)
+    return list(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern[str] | None:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    if not secrets:
+        return None
+    alternatives = ["".join(_char(c) for c in s) for s in secrets]
+    alternatives += sorted({re.escape(f) for s in secrets for f in base64_fragments(s)}, key=len, reverse=True)
+    return re.compile("|".join(alternatives))
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret, in every form, replaced by `<redacted>`."""
+    pattern = _pattern()
+    if pattern is None or not text:
+        return text
+    return pattern.sub(REDACTED, text)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` redacted, on one line, then cut to `limit` characters (with `…` when cut)."""
+    flat = " ".join(redact(text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
