@@ -73,7 +73,8 @@ def test_a_deviation_exits_1_and_the_summary_says_what_and_how_to_reproduce(tmp_
     done = _run(tmp_path, "--target", str(target), "--layer", "semantics")
     assert done.returncode == 1, done.stdout[-2000:]
     summary = (tmp_path / "reports" / "summary.md").read_text()
-    assert f"**lounge::{FAILING_ID}**: [semantics: unmute then read back]" in summary
+    # The message is escaped Markdown (text from a target is never markup in the summary).
+    assert f"**lounge::{FAILING_ID}**: \\[semantics: unmute then read back\\]" in summary
     assert "curl -sS -X GET" in summary and "session=<redacted>" in summary
     assert "FAIL" in done.stdout  # the terminal matrix
     assert not any(secret in _all_output(tmp_path, done) for secret in _secrets(target))

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from chatcontract import specs
+from chatcontract.redaction import clip
 
 
 class Mismatch(AssertionError):
@@ -40,9 +41,9 @@ def response_definition(op: specs.Operation, status: int,
 
 
 def one_line(text: str, limit: int = QUOTE_CHARS) -> str:
-    """`text` on one line (newlines would end a one-line reason), cut to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+    """`text` on one line (newlines would end a one-line reason), redacted, then cut to `limit`
+    characters (redaction.clip: a cut never leaves part of a credential)."""
+    return clip(text, limit)
 
 
 def _short(response: httpx.Response) -> str:

@@ -219,6 +219,9 @@ def config_for(target: Target, op: specs.Operation, *, examples: int, seed: int 
             "unsupported_method": {"enabled": probe_methods},
         },
         "suppress-health-check": ["all"],
+        # Whole bodies in failures: the suite redacts credentials first and cuts after (a cut
+        # inside a secret would leave part of it that redaction can no longer recognise).
+        "output": {"truncation": {"enabled": False}},
     }
     if seed is not None:
         data["seed"] = seed
@@ -249,7 +252,7 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     calls = 0
     # Every call goes through the suite's guarded wire: the request timeout bounds each whole
     # exchange (a dripping target cannot hold the run), bodies are capped, no redirect is followed.
-    session = guarded_session()
+    session = guarded_session(target.ssl_context())
 
     def check(case: Any) -> None:
         nonlocal calls

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from chatcontract.redaction import redact
 from chatcontract.suite.cases import Case
 
 KINDS = ("pass", "fail", "skip", "disabled", "error")
@@ -45,9 +46,9 @@ def result_record(case: Case, outcome: Outcome, curl: str, duration_s: float) ->
         "fact": case.fact.as_dict(),
         "outcome": outcome.kind,
         "accepted_by_baseline": outcome.accepted,
-        "message": target.redact(outcome.message),
-        "detail": target.redact(outcome.detail),
-        "curl": target.redact(curl),
+        "message": redact(outcome.message),
+        "detail": redact(outcome.detail),
+        "curl": redact(curl),
         "duration_s": round(duration_s, 4),
     }
 
@@ -109,7 +110,8 @@ def _group_reason(exc: BaseException, lead: str) -> str | None:
 
 
 def _split(text: str) -> tuple[str, str]:
-    text = text.strip()
+    """The first line and the rest, each redacted before it is cut (redaction.py)."""
+    text = redact(text).strip()
     first, _, rest = text.partition("\n")
     return first.strip()[:500], rest.strip()[:6000]
 
@@ -144,7 +146,7 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None], disabled_pr
         message, detail = _split(text)
         reason = _group_reason(exc, message)
         if reason is not None:
-            message, detail = reason[:500], f"{message}\n{detail}".strip()
+            message, detail = redact(reason)[:500], f"{message}\n{detail}".strip()
         return Outcome(kind, message, detail)
     if report.when == "teardown" and report.failed and call.excinfo is not None:
         return Outcome("error", *_split(f"teardown: {call.excinfo.value}"))

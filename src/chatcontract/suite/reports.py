@@ -4,12 +4,22 @@ Every report is built from the recorder's results, whose messages and curl lines
 redacted; the JSON embeds each target's redacted configuration. The Markdown summary is fit for a
 CI step summary: totals, a compatibility matrix (rows: behaviours, columns: targets), and every
 failure with the doc it checks and a curl command that reproduces it.
+
+Text from a target or a user (messages, names, URLs, ids) is data: control characters are
+written as escapes (`\x1b`) in every report and on the terminal (`printable`), so junit.xml is
+always well-formed XML and a target cannot drive the terminal; in summary.md, Markdown and HTML
+in it are escaped (`md`). Each report is written to a temporary file beside it and renamed over
+it, so a symlink planted in the report directory is replaced, never written through.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import tempfile
 import time
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -17,11 +27,46 @@ from typing import Any, Iterable
 
 import pytest
 
+from chatcontract.redaction import redact
 from chatcontract.suite.outcomes import KINDS, Recorder
 
 wire_key = pytest.StashKey[Any]()
 SYMBOL = {"pass": "pass", "fail": "FAIL", "skip": "skip", "disabled": "disabled", "error": "ERROR"}
 _WORST = ("error", "fail", "pass", "skip", "disabled")  # what a matrix cell shows when results mix
+
+
+_UNSAFE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format (bidi overrides), surrogate, private, unassigned
+
+
+def printable(text: Any, *, keep_newlines: bool = False) -> str:
+    """`text` redacted, with every control or invisible character written as an escape (`\x1b`,
+    `\u202e`): fit for a terminal, XML and Markdown. Newlines are kept only where asked."""
+    def escaped(c: str) -> str:
+        if keep_newlines and c == "\n":
+            return c
+        if unicodedata.category(c) not in _UNSAFE:
+            return c
+        code = ord(c)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return "".join(escaped(c) for c in redact(str(text)))
+
+
+# Markdown's inline punctuation (the text never starts a line, so `#`, `-`, `+`, `.` need nothing)
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()|~])")
+
+
+def md(text: Any) -> str:
+    """Target or user text for summary.md: printable, HTML characters as entities, Markdown
+    punctuation backslash-escaped, so it shows as written and never as markup."""
+    plain = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", plain)
+
+
+def _fence(text: str, info: str, indent: str) -> list[str]:
+    """A fenced code block longer than any run of backticks in `text` (it cannot close early)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{indent}{fence}{info}", *(f"{indent}{line}" for line in text.splitlines()), f"{indent}{fence}"]
 
 
 def _counts(results: Iterable[dict[str, Any]]) -> Counter:
@@ -68,23 +113,24 @@ def junit(document: dict[str, Any]) -> ET.ElementTree:
         by_target[r["target"]].append(r)
     for name, results in by_target.items():
         counts = _counts(results)
-        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(results)),
+        suite = ET.SubElement(suites, "testsuite", name=printable(name), tests=str(len(results)),
                               failures=str(counts["fail"]), errors=str(counts["error"]),
                               skipped=str(counts["skip"] + counts["disabled"]),
                               time=f"{sum(r['duration_s'] for r in results):.3f}")
         for r in results:
-            case = ET.SubElement(suite, "testcase", classname=f"{name}.{r['layer']}", name=r["behaviour"],
-                                 time=f"{r['duration_s']:.3f}")
-            text = "\n".join(filter(None, [r["detail"], f"checks: {r['fact']['spec']} {r['fact']['vendor_doc']}",
-                                           f"reproduce: {r['curl']}" if r["curl"] else ""]))
+            case = ET.SubElement(suite, "testcase", classname=printable(f"{name}.{r['layer']}"),
+                                 name=printable(r["behaviour"]), time=f"{r['duration_s']:.3f}")
+            text = printable("\n".join(filter(None, [r["detail"], f"checks: {r['fact']['spec']} {r['fact']['vendor_doc']}",
+                                                    f"reproduce: {r['curl']}" if r["curl"] else ""])), keep_newlines=True)
+            message = printable(r["message"])
             if r["outcome"] == "fail":
                 tag = "skipped" if r["accepted_by_baseline"] else "failure"
-                message = ("accepted by baseline: " if r["accepted_by_baseline"] else "") + r["message"]
+                message = ("accepted by baseline: " if r["accepted_by_baseline"] else "") + message
                 ET.SubElement(case, tag, message=message).text = text
             elif r["outcome"] == "error":
-                ET.SubElement(case, "error", message=r["message"]).text = text
+                ET.SubElement(case, "error", message=message).text = text
             elif r["outcome"] in ("skip", "disabled"):
-                ET.SubElement(case, "skipped", message=f"{r['outcome']}: {r['message']}")
+                ET.SubElement(case, "skipped", message=f"{r['outcome']}: {message}")
     ET.indent(suites)
     return ET.ElementTree(suites)
 
@@ -94,15 +140,17 @@ def markdown(document: dict[str, Any]) -> str:
     results = document["results"]
     totals = document["totals"]
     lines = ["# chatcontract conformance", ""]
-    lines += [f"Profile `{document['profile']}`. " + ", ".join(f"{totals[k]} {k}" for k in KINDS) + ".", ""]
+    lines += [f"Profile {md(document['profile'])}. " + ", ".join(f"{totals[k]} {k}" for k in KINDS) + ".", ""]
     lines += ["| target | api | base URL | " + " | ".join(KINDS) + " |", "|---|---|---|" + "---|" * len(KINDS)]
     for t in document["targets"]:
-        lines.append(f"| {t['name']} | {t['api']} | {t['base_url']} | " + " | ".join(str(t["totals"][k]) for k in KINDS) + " |")
+        lines.append(f"| {md(t['name'])} | {md(t['api'])} | {md(t['base_url'])} | "
+                     + " | ".join(str(t["totals"][k]) for k in KINDS) + " |")
     names = [t["name"] for t in document["targets"]]
     order, cells = matrix_from_document(document)
-    lines += ["", "## Compatibility matrix", "", "| behaviour | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += ["", "## Compatibility matrix", "", "| behaviour | " + " | ".join(md(n) for n in names) + " |",
+              "|---|" + "---|" * len(names)]
     for row in order:
-        lines.append(f"| {row} | " + " | ".join(cells[row].get(n, "") or "–" for n in names) + " |")
+        lines.append(f"| {md(row)} | " + " | ".join(cells[row].get(n, "") or "–" for n in names) + " |")
     for kind, title in (("fail", "Failures"), ("error", "Errors"), ("skip", "Skipped"), ("disabled", "Disabled")):
         chosen = [r for r in results if r["outcome"] == kind]
         if not chosen:
@@ -110,21 +158,35 @@ def markdown(document: dict[str, Any]) -> str:
         lines += ["", f"## {title}", ""]
         for r in chosen:
             note = " (accepted by the baseline)" if r["accepted_by_baseline"] else ""
-            lines.append(f"- **{r['id']}**{note}: {r['message']}")
+            lines.append(f"- **{md(r['id'])}**{note}: {md(r['message'])}")
             if kind in ("fail", "error"):
-                fact = r["fact"]
+                fact = r["fact"]  # the spec's own words and links (not the target's)
                 lines.append(f"  - checks: [{fact['spec']}]({fact['vendor_doc']}) {fact['summary']}")
                 if r["curl"]:
-                    lines += ["  - reproduce:", "", "    ```sh", f"    {r['curl']}", "    ```"]
+                    lines += ["  - reproduce:", "", *_fence(printable(r["curl"], keep_newlines=True), "sh", "    ")]
     return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` in a temporary file beside `path`, then renamed over it: a reader never sees half a
+    report, and a symlink at `path` is replaced rather than followed."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write_all(report_dir: Path, recorder: Recorder, *, profile: str, finished_at: float) -> dict[str, Any]:
     report_dir.mkdir(parents=True, exist_ok=True)
     document = result_document(recorder, profile=profile, finished_at=finished_at)
-    (report_dir / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    junit(document).write(report_dir / "junit.xml", encoding="utf-8", xml_declaration=True)
-    (report_dir / "summary.md").write_text(markdown(document), encoding="utf-8")
+    write_atomically(report_dir / "results.json", json.dumps(document, indent=2, ensure_ascii=False).encode())
+    write_atomically(report_dir / "junit.xml", ET.tostring(junit(document).getroot(), encoding="utf-8", xml_declaration=True))
+    write_atomically(report_dir / "summary.md", markdown(document).encode())
     return document
 
 
@@ -133,8 +195,8 @@ def summary_lines(recorder: Recorder) -> list[str]:
     lines = []
     for name in recorder.targets:
         counts = _counts(r for r in recorder.results if r["target"] == name)
-        lines.append(f"{name:<16} " + "  ".join(f"{k} {counts.get(k, 0)}" for k in KINDS))
+        lines.append(f"{printable(name):<16} " + "  ".join(f"{k} {counts.get(k, 0)}" for k in KINDS))
     for r in recorder.results:
         if r["outcome"] in ("fail", "error") and not r["accepted_by_baseline"]:
-            lines.append(f"{SYMBOL[r['outcome']]} {r['id']}: {r['message']}")
+            lines.append(f"{SYMBOL[r['outcome']]} {printable(r['id'])}: {printable(r['message'])}")
     return lines

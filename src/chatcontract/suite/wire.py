@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from chatcontract import specs
+from chatcontract.redaction import redact
 from chatcontract.suite.guarded import guarded_client
 from chatcontract.targets import ANONYMOUS, Target
 
@@ -232,7 +233,7 @@ class Wire:
 
     def __init__(self, target: Target, client: httpx.Client | None = None) -> None:
         self.target = target
-        self.client = client or guarded_client(target.request_timeout_s)
+        self.client = client or guarded_client(target.request_timeout_s, verify=target.ssl_context())
         self._schemes = specs.security_schemes(target.api)
         self._required = specs.security_scheme_names(target.api)
         self.last: tuple[Prepared, httpx.Response | None] | None = None
@@ -314,5 +315,7 @@ class Wire:
             parts += ["-b", "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())]
         if prepared.content is not None:
             parts += ["--data-raw", prepared.content.decode(errors="replace")]
-        return self.target.redact(" ".join(shlex.quote(p) for p in parts))
+        # Each part redacted before it is quoted: shell quoting of a `'` inside a secret would
+        # otherwise hide the secret from redaction.
+        return " ".join(shlex.quote(redact(p)) for p in parts)
 

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, rule
 
 from chatcontract import specs
+from chatcontract.redaction import clip
 from chatcontract.suite.semantics import ModelMachine, doc
 from chatcontract.suite.wire import FixtureError
 
@@ -104,7 +105,7 @@ class Machine(ModelMachine):
     def listing(self, identity: str) -> dict[str, dict[str, Any]]:
         response, body = self.call(OP, **{"as": identity}, body=self.body("list"))
         self.expect(LIST, _succeeded(response, body),
-                    f"`list` as {identity} answered {response.status_code} {str(body)[:200]}",
+                    f"`list` as {identity} answered {response.status_code} {clip(str(body), 200)}",
                     doc(P, OP, "x-actions", "list"))
         return {c["id"]: c for c in body["conversations"]}
 
@@ -193,7 +194,7 @@ class Machine(ModelMachine):
         # conversation it returns shows the state unchanged. A first mute/unmute must succeed.
         if not repeat:
             self.expect(behaviour, ok, f"`{action}` of {key} as {who} answered {response.status_code} "
-                        f"{str(body)[:200]}", fact)
+                        f"{clip(str(body), 200)}", fact)
         if ok:
             returned = body["conversation"]
             entry = self.own(returned, who)

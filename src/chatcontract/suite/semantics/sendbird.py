@@ -26,6 +26,7 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from chatcontract.redaction import clip
 from chatcontract.suite.semantics import ModelMachine, doc
 
 P = "sendbird"
@@ -104,7 +105,7 @@ class Machine(ModelMachine):
             response, body = self.call(LIST, **{"as": identity}, path={"user_id": user}, query=params)
             self.expect(ANSWERS, response.status_code == 200,
                         f"GET /v3/users/{user}/block?list={side}&limit={limit} (page {page}, as {identity}) "
-                        f"answered {response.status_code}: {response.text[:200]}", where(LIST))
+                        f"answered {response.status_code}: {clip(response.text, 200)}", where(LIST))
             for entry in body["users"]:
                 self.metadata[entry["user_id"]] = entry.get("metadata")
             if limit is None:  # omitted: the documented default
@@ -171,7 +172,7 @@ class Machine(ModelMachine):
         if not already:
             self.expect(BOTH_SIDES, response.status_code == 200,
                         f"{a} blocking {targets} ({field}, as {identity}) answered {response.status_code}: "
-                        f"{response.text[:200]}", where(BLOCK))
+                        f"{clip(response.text, 200)}", where(BLOCK))
         else:
             # Decision 31: blocking an already-blocked user may answer 200 or 400.
             self.expect(REPEAT, response.status_code in (200, 400),
@@ -199,7 +200,7 @@ class Machine(ModelMachine):
         if (a, b) in self.blocks:
             self.expect(UNBLOCKED, response.status_code == 200,
                         f"{a} unblocking {b}, whom {a} blocks, answered {response.status_code} (as {identity}): "
-                        f"{response.text[:200]}", where(UNBLOCK))
+                        f"{clip(response.text, 200)}", where(UNBLOCK))
             self.blocks.discard((a, b))
             self.ever_unblocked.add((a, b))
         else:
