@@ -17,8 +17,10 @@ from typing import Callable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chatcontract import exitcodes, inventory, speccheck, specs
+from chatcontract.redaction import printable  # user and target text is shown as data, never as markup
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = exitcodes.OK, exitcodes.FAILED, exitcodes.USAGE, exitcodes.HARNESS
 
@@ -66,7 +68,7 @@ def _check(platform_names: list[str]) -> int:
     if set(platform_names) == set(specs.platforms()):
         problems += speccheck.check_decision_coverage(platform_names)
     for problem in problems:
-        errors.print(f"[red]problem[/red] {problem}", highlight=False, soft_wrap=True)
+        errors.print(Text.assemble(("problem", "red"), f" {printable(problem)}"), highlight=False, soft_wrap=True)
     return EXIT_FAILED if problems else EXIT_OK
 
 
@@ -109,7 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise specs.SpecError(str(exc)) from None
 
     def announce(platform: str, base_url: str) -> None:
-        console.print(f"{platform:<12} {base_url}", highlight=False)
+        console.print(f"{platform:<12} {base_url}", markup=False, highlight=False)
 
     return _serve_until_interrupted(lambda: asyncio.run(serve.serve_forever(
         platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
@@ -121,7 +123,7 @@ def _serve_until_interrupted(serve_forever: Callable[[], object]) -> int:
     try:
         serve_forever()
     except RuntimeError as exc:
-        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_HARNESS
     except KeyboardInterrupt:
         pass
@@ -139,8 +141,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.results is not None or source.exists():
         run = site.Run(results.Results.of(results.load(source)), str(source))
     index = site.build(args.out, run)
-    console.print(f"site written to {index}" + (f" with the results of {source}" if run else " (no results.json found)"),
-                  highlight=False, soft_wrap=True)
+    console.print(printable(f"site written to {index}" + (f" with the results of {source}" if run else " (no results.json found)")),
+                  markup=False, highlight=False, soft_wrap=True)
     if not args.serve:
         return EXIT_OK
     from chatcontract.docs import serve
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except specs.SpecError as exc:
-        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_HARNESS

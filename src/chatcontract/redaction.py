@@ -12,6 +12,9 @@ percent-encoding of its UTF-8 bytes in either case, `+` for a space; HTML charac
 Base64 (HTTP Basic, debug pages) is matched whole at each of its three alignments, so the secret
 is found inside the base64 of a longer text (`user:secret`, `Bearer secret`).
 
+`printable(text)` is every text as it may be shown anywhere (terminal, XML, Markdown): redacted,
+control and invisible characters written as escapes, so a target cannot drive a terminal.
+
 Written by hand: no library redacts a value under arbitrary mixed escaping.
 """
 
@@ -21,8 +24,9 @@ import base64
 import html.entities
 import re
 import threading
+import unicodedata
 from functools import lru_cache
-from typing import Iterable
+from typing import Any, Iterable
 
 REDACTED = "<redacted>"
 MIN_BASE64_FRAGMENT = 8  # shorter base64 fragments would hide unrelated text
@@ -114,3 +118,19 @@ def clip(text: str, limit: int) -> str:
     """`text` redacted, on one line, then cut to `limit` characters (with `…` when cut)."""
     flat = " ".join(redact(text).split())
     return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+_UNSAFE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format (bidi overrides), surrogate, private, unassigned
+
+
+def printable(text: Any, *, keep_newlines: bool = False) -> str:
+    r"""`text` redacted, with every control or invisible character written as an escape (`\x1b`,
+    `\u202e`): fit for a terminal, XML and Markdown. Newlines are kept only where asked."""
+    def escaped(c: str) -> str:
+        if keep_newlines and c == "\n":
+            return c
+        if unicodedata.category(c) not in _UNSAFE:
+            return c
+        code = ord(c)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return "".join(escaped(c) for c in redact(str(text)))

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chatcontract import exitcodes, speccheck, specs
+from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite.plugin import SUITE_DIR
 from chatcontract.suite.reports import matrix_from_document
@@ -86,10 +88,10 @@ def _show(document: dict[str, Any], console: Console) -> None:
     table = Table(title="Compatibility matrix", title_justify="left")
     table.add_column("behaviour")
     for name in names:
-        table.add_column(name)
+        table.add_column(Text(printable(name)))  # a target's name is data, never console markup
     style = {"pass": "green", "FAIL": "bold red", "ERROR": "bold magenta", "skip": "yellow", "disabled": "dim"}
     for row in order:
-        table.add_row(row, *[f"[{style.get(c, '')}]{c}[/]" if c else "–" for c in (cells[row].get(n, "") for n in names)])
+        table.add_row(Text(printable(row)), *[f"[{style.get(c, '')}]{c}[/]" if c else "–" for c in (cells[row].get(n, "") for n in names)])
     console.print(table)
     totals = document["totals"]
     console.print("  ".join(f"{k} {v}" for k, v in totals.items()))
@@ -100,7 +102,7 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
     try:
         _preflight(targets, apis, baseline, base_url, report_dir)
     except (TargetError, specs.SpecError) as exc:
-        errors.print(f"chatcontract: {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
         return exitcodes.USAGE
     results_file = report_dir / "results.json"
     results_file.unlink(missing_ok=True)
@@ -114,6 +116,6 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
         return exitcodes.HARNESS
     document = json.loads(results_file.read_text(encoding="utf-8"))
     _show(document, console)
-    console.print(f"Reports in {report_dir}/ (summary.md, results.json, junit.xml); "
-                  f"{time.monotonic() - started:.1f} s.", highlight=False)
+    console.print(printable(f"Reports in {report_dir}/ (summary.md, results.json, junit.xml); "
+                            f"{time.monotonic() - started:.1f} s."), markup=False, highlight=False)
     return exit_code(document)

@@ -19,7 +19,6 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,28 +26,12 @@ from typing import Any, Iterable
 
 import pytest
 
-from chatcontract.redaction import redact
+from chatcontract.redaction import printable
 from chatcontract.suite.outcomes import KINDS, Recorder
 
 wire_key = pytest.StashKey[Any]()
 SYMBOL = {"pass": "pass", "fail": "FAIL", "skip": "skip", "disabled": "disabled", "error": "ERROR"}
 _WORST = ("error", "fail", "pass", "skip", "disabled")  # what a matrix cell shows when results mix
-
-
-_UNSAFE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format (bidi overrides), surrogate, private, unassigned
-
-
-def printable(text: Any, *, keep_newlines: bool = False) -> str:
-    """`text` redacted, with every control or invisible character written as an escape (`\x1b`,
-    `\u202e`): fit for a terminal, XML and Markdown. Newlines are kept only where asked."""
-    def escaped(c: str) -> str:
-        if keep_newlines and c == "\n":
-            return c
-        if unicodedata.category(c) not in _UNSAFE:
-            return c
-        code = ord(c)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-    return "".join(escaped(c) for c in redact(str(text)))
 
 
 # Markdown's inline punctuation (the text never starts a line, so `#`, `-`, `+`, `.` need nothing)
