@@ -1,0 +1,162 @@
+"""A traffic session: every exchange through every observer, in order, into the usual reports.
+
+`Session.add(exchange)` registers the exchange's credentials for redaction, matches it to an
+operation, hands one `Observed` to each observer (the per-exchange `ExchangeChecker` first, so
+later observers see its verdict) and turns each `Verdict` into one result record of the shape a
+run writes (`outcomes.result_record`: id, layer, behaviour, matrix row, fact, outcome, message,
+curl...), so `reports.junit`, `reports.markdown` and `chatcontract docs --results` read it as
+they read a run. Result ids are `<target>::traffic::<index>:<operationId>` (`index`: the
+exchange's 0-based place in the traffic, `unmatched` for an exchange in no operation), with an
+observer's own suffix after it. `write(report_dir)` writes results.json, junit.xml and
+summary.md; `exit_code()` is the run's (`runner.exit_code`: 3 an error, 1 a fail, else 0).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from chatcontract import redaction
+from chatcontract.runner import exit_code
+from chatcontract.suite import reports
+from chatcontract.suite.cases import Fact
+from chatcontract.suite.outcomes import Recorder
+from chatcontract.traffic import credentials, matching
+from chatcontract.traffic.checks import ExchangeChecker, Observed, Observer, Verdict
+from chatcontract.traffic.exchange import Exchange
+
+LAYER = "traffic"
+PROFILE = "traffic"
+UNMATCHED = "unmatched"
+CURL_BODY_CHARS = 4000  # a longer request body is left out of the curl line (it says so)
+_SKIP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding"}
+
+
+def escaped(text: str) -> str:
+    """`text` with every control or otherwise unprintable character written as an escape, so a
+    terminal line can never be rewritten by what a server sent (ANSI sequences, `\\r`)."""
+    return "".join(c if c.isprintable() and unicodedata.category(c) not in ("Cc", "Cf") else
+                   c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def curl(exchange: Exchange) -> str:
+    """The exchange as a copy-paste curl command (credentials hidden by `redaction.redact`)."""
+    parts = ["curl", "-X", exchange.method.upper(), shlex.quote(exchange.url)]
+    for name, value in exchange.request_headers:
+        if name.lower() not in _SKIP_HEADERS and not name.startswith(":"):
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if exchange.request_body:
+        text = exchange.request_body.decode("utf-8", "replace")
+        if len(text) > CURL_BODY_CHARS or exchange.request_truncated:
+            parts.append(f"# (a request body of {len(exchange.request_body):,} bytes, left out)")
+        else:
+            parts += ["--data-raw", shlex.quote(text)]
+    return redaction.redact(" ".join(parts))
+
+
+class Session:
+    """The observers and the results of one stream of traffic (a HAR file, a proxy's life)."""
+
+    def __init__(self, api: str, *, target: dict[str, Any], base_url: str | None = None,
+                 observers: list[Observer] | None = None) -> None:
+        self.api = api
+        self.target = target  # the redacted target document the reports embed (name, api, base_url...)
+        self.base_url = base_url
+        self.observers: list[Observer] = [ExchangeChecker(), *(observers or [])]
+        self.recorder = Recorder()
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def name(self) -> str:
+        return self.target["name"]
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def add(self, exchange: Exchange) -> list[dict[str, Any]]:
+        """Check one exchange with every observer; its result records (already recorded)."""
+        credentials.register(self.api, exchange)
+        with self._lock:  # observers see the exchanges one at a time, in the order they ended
+            index = self._count
+            self._count += 1
+            observed = Observed(index, exchange, matching.match(self.api, exchange.method, exchange.url, self.base_url))
+            verdicts: list[Verdict] = []
+            for observer in self.observers:
+                verdicts += observer.observe(observed)
+            records = [self._record(observed, v) for v in verdicts]
+        return records
+
+    def finish(self) -> list[dict[str, Any]]:
+        """What each observer has left to say at the end (a sequence it could not judge...)."""
+        records = []
+        with self._lock:
+            for observer in self.observers:
+                records += [self._record(None, v) for v in observer.finish()]
+        return records
+
+    def _record(self, observed: Observed | None, verdict: Verdict) -> dict[str, Any]:
+        op = observed.operation if observed is not None else None
+        operation_id = op.operation_id if op is not None else ""
+        where = f"{observed.index}:{operation_id or UNMATCHED}" if observed is not None else "end"
+        behaviour = where + verdict.check
+        if op is not None:
+            fact = Fact.of_operation(op).as_dict()
+        else:
+            fact = {"spec": f"specs/{self.api}.yaml", "vendor_doc": "", "summary": verdict.matrix_row}
+        exchange = observed.exchange if observed is not None else None
+        record = {
+            "id": f"{self.name}::{LAYER}::{behaviour}",
+            "target": self.name,
+            "api": self.api,
+            "layer": LAYER,
+            "behaviour": behaviour,
+            "operation_id": operation_id,
+            "matrix_row": verdict.matrix_row,
+            "behaviours": dict(verdict.behaviours),
+            "fact": fact,
+            "outcome": verdict.outcome,
+            "accepted_by_baseline": False,
+            "message": redaction.redact(verdict.message),
+            "detail": redaction.redact(verdict.detail),
+            "curl": curl(exchange) if exchange is not None and verdict.outcome in ("fail", "error") else "",
+            "duration_s": round(exchange.duration_s, 4) if exchange is not None else 0.0,
+            "side": verdict.side,
+        }
+        if exchange is not None:
+            record["exchange"] = {"index": observed.index, "method": exchange.method,
+                                  "url": redaction.redact(exchange.url), "status": exchange.status,
+                                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exchange.started))}
+        self.recorder.add(record, self.target)
+        return record
+
+    def document(self) -> dict[str, Any]:
+        if not self.recorder.targets:  # no traffic at all: the target still shows, with zeros
+            self.recorder.targets[self.name] = self.target
+        return reports.result_document(self.recorder, profile=PROFILE, finished_at=time.time())
+
+    def write(self, report_dir: Path) -> dict[str, Any]:
+        """results.json, junit.xml and summary.md in `report_dir`; the results document."""
+        document = self.document()
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "results.json").write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        reports.junit(document).write(report_dir / "junit.xml", encoding="utf-8", xml_declaration=True)
+        (report_dir / "summary.md").write_text(reports.markdown(document), encoding="utf-8")
+        return document
+
+    def exit_code(self) -> int:
+        return exit_code(self.document())
+
+
+def line(record: dict[str, Any]) -> str:
+    """One result as a terminal line: `pass <id>` or `FAIL <id>: <message>`, escaped."""
+    text = f"{reports.SYMBOL[record['outcome']]} {record['id']}"
+    if record["message"]:
+        text += f": {record['message']}"
+    return escaped(redaction.redact(text))
