@@ -3,7 +3,8 @@
 Each server misbehaves in one way a real target might. Socket-level ones (never answer, drip
 bytes, reset the connection) are plain asyncio, since no framework can be made to misbehave
 that badly; HTTP-level ones (HTML with 200, a 10 MB body, invalid JSON, 500 on every call, a
-500 that echoes the request back, a redirect loop, a redirect to another host) are one
+500 that echoes the request back, a redirect loop, a redirect to another host, gzip bombs
+plain and stacked, a body of control bytes, Markdown, HTML and console markup) are one
 Starlette app. A `HitRecorder` on a second loopback address (127.0.0.2) records every
 connection it gets: the off-host redirect points there, and the suite must never follow it.
 Everything binds loopback only and runs in one background event loop (`HostileServers`).
@@ -17,7 +18,9 @@ import asyncio
 import socket
 import struct
 import threading
+import zlib
 from base64 import b64encode
+from functools import cache
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import urlencode
@@ -34,6 +37,13 @@ HUGE_BYTES = 10 * 1024 * 1024
 DRIP_INTERVAL_S = 0.05  # well under any per-read timeout, so only a total-time limit ends it
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ORDINARY_HEADERS = {"host", "user-agent", "accept", "accept-encoding", "connection", "content-length", "content-type"}
+
+BOMB_BYTES = 64 * 1024 * 1024  # what a bomb inflates to: 32 times the 2 MiB cap
+# Every C0 control, DEL, some C1 and the bidi override: what a target could use to drive a terminal.
+CONTROL_CHARS = "".join(chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9B, 0x202E, 0x2066])
+HOSTILE_TEXT = ("\x1b[2J\x1b[H ALL CHECKS PASSED \x00\x07 " + CONTROL_CHARS
+                + " <img src=x onerror=alert(1)> <script>alert(2)</script> **bold** [link](http://evil.example) "
+                + "| cell | ``` [bold]markup[/bold] [/] [red]x")
 
 RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -110,6 +120,38 @@ RAW: dict[str, RawHandler] = {"silent": _silent, "drip": _drip, "drip-api": _dri
                               "reset": _reset}
 
 
+def compress(data: bytes | None, codings: tuple[str, ...], size: int = BOMB_BYTES) -> bytes:
+    """`data` (or `size` zero bytes, compressed as a stream) under each coding in turn, as a
+    server applies them (Content-Encoding lists them in this order). `deflate-raw` is deflate
+    without the zlib wrapper (some servers send that, and httpx accepts it)."""
+    body = data
+    for coding in codings:
+        wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS, "deflate-raw": -zlib.MAX_WBITS}[coding]
+        packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+        if body is None:
+            zeros = bytes(1024 * 1024)
+            body = b"".join(packer.compress(zeros) for _ in range(size // len(zeros))) + packer.flush()
+        else:
+            body = packer.compress(body) + packer.flush()
+    return body
+
+
+@cache
+def bomb(codings: tuple[str, ...]) -> bytes:
+    return compress(None, codings)
+
+
+BOMBS = {  # kind -> the codings, in Content-Encoding order
+    "gzip-bomb": ("gzip",), "deflate-bomb": ("deflate",), "raw-deflate-bomb": ("deflate-raw",),
+    "gzip-gzip-bomb": ("gzip", "gzip"), "deflate-gzip-bomb": ("deflate", "gzip"),
+    "gzip-gzip-gzip-bomb": ("gzip", "gzip", "gzip"),
+}
+
+
+def content_encoding(codings: tuple[str, ...]) -> str:
+    return ", ".join("deflate" if c == "deflate-raw" else c for c in codings)
+
+
 def http_app(kind: str, other_host_url: str = "", echoed: list[dict] | None = None) -> Starlette:
     """A Starlette app answering every path and method the same hostile way (`echoed` collects
     what the echo kind received)."""
@@ -146,6 +188,12 @@ def http_app(kind: str, other_host_url: str = "", echoed: list[dict] | None = No
             return JSONResponse({"echo": urlencode(unusual), "b64": [b64encode(v.encode()).decode() for v in unusual.values()],
                                  "message": "Internal error", "code": 500100, "error": True, "request": received},
                                 status_code=500)
+        if kind in BOMBS:
+            codings = BOMBS[kind]
+            return Response(bomb(codings), media_type="application/json",
+                            headers={"Content-Encoding": content_encoding(codings)})
+        if kind == "control-bytes":  # a 200 whose body (and a header) carry control bytes and markup
+            return Response(HOSTILE_TEXT, media_type="text/html", headers={"X-Note": "[bold]x[/bold]"})
         if kind == "redirect-loop":
             return RedirectResponse(str(request.url), status_code=302)
         if kind == "redirect-off-host":
@@ -155,7 +203,8 @@ def http_app(kind: str, other_host_url: str = "", echoed: list[dict] | None = No
     return Starlette(routes=[Route("/{path:path}", answer, methods=ALL_METHODS)])
 
 
-HTTP_KINDS = ("html", "huge", "huge-chunked", "bad-json", "error-500", "echo-500", "redirect-loop", "redirect-off-host")
+HTTP_KINDS = ("html", "huge", "huge-chunked", "bad-json", "error-500", "echo-500", "redirect-loop", "redirect-off-host",
+              *BOMBS, "control-bytes")
 KINDS = (*RAW, *HTTP_KINDS)
 
 
