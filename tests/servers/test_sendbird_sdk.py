@@ -140,7 +140,7 @@ def test_limit_out_of_range_raises_400113(moderation, token) -> None:
 def test_rate_limit_raises_the_sdk_service_exception(moderation, seed) -> None:
     fx = seed["fixtures"]
     token = seed["identities"][fx["rate_limited_identity"]]["credentials"]["apiToken"]
-    for _ in range(fx["rate_limit"]["requests"]):
+    for _ in range(fx["rate_limit"]["per_method"]["GET"]):
         moderation.list_blocked_users("judy", api_token=token)
     with pytest.raises(ServiceException) as exc:
         moderation.list_blocked_users("judy", api_token=token)

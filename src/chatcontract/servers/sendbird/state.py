@@ -54,6 +54,18 @@ class SendbirdProblem(Exception):
         self.detail = detail
 
 
+class RateLimited(SendbirdProblem):
+    """500910 with what the rate-limits page says goes with it: the limit of the window, none
+    remaining, and how long to wait (X-RateLimit-Limit `N;w=W`, X-RateLimit-Remaining,
+    X-RateLimit-RetryAfter; the unit of the last is undocumented, seconds here, as Retry-After)."""
+
+    def __init__(self, identity: str, allowed: int, window_ms: int, retry_after_s: int) -> None:
+        super().__init__(Code.RATE_LIMIT_EXCEEDED, identity)
+        window_s = max(1, window_ms // 1000)
+        self.headers = {"X-RateLimit-Limit": f"{allowed};w={window_s}", "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-RetryAfter": str(retry_after_s), "Retry-After": str(retry_after_s)}
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page token points: after user ID `after` in one user's one list."""
@@ -94,8 +106,9 @@ class SendbirdState:
 
     # -- callers ---------------------------------------------------------------------------------
 
-    def admit(self, identity: str) -> None:
-        """Let an authenticated caller in, or refuse: unavailable application, rate limit."""
+    def admit(self, identity: str, method: str = "GET", endpoint: str = "") -> None:
+        """Let an authenticated caller in, or refuse: unavailable application, rate limit (per
+        endpoint, `method` + `endpoint` template, and per application, as the rate-limits page says)."""
         with self.lock:
             ident = self.identities[identity]
             if ident.get("application_available", True) is False:
@@ -103,11 +116,14 @@ class SendbirdState:
             limit = ident.get("rate_limit")
             if limit:
                 now = self.clock.now_ms()
-                recent = self._calls.setdefault(identity, deque())
-                while recent and recent[0] <= now - int(limit["window_ms"]):
+                window = int(limit["window_ms"])
+                allowed = int(limit["per_method"][method.upper()])
+                recent = self._calls.setdefault(f"{identity} {method.upper()} {endpoint}", deque())
+                while recent and recent[0] <= now - window:
                     recent.popleft()
-                if len(recent) >= int(limit["requests"]):
-                    raise SendbirdProblem(Code.RATE_LIMIT_EXCEEDED, identity)
+                if len(recent) >= allowed:
+                    retry_after_s = max(1, -(-(recent[0] + window - now) // 1000))
+                    raise RateLimited(identity, allowed, window, retry_after_s)
                 recent.append(now)
 
     # -- reading ---------------------------------------------------------------------------------
