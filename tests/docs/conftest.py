@@ -80,17 +80,36 @@ def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[P
     return get
 
 
-def _failing_run(work: Path) -> None:
-    with start_in_thread(FAULT_PLATFORM, test_hooks=True, faults=(FAULT,)) as server:
+def _plugdj_run(work: Path, report: Path, faults: tuple[str, ...]) -> Path:
+    """A real run of the documented-error layer against the plug.dj reference server (target
+    named "plugdj" whatever the folder), with `faults` switched on; returns its results.json."""
+    work.mkdir(parents=True, exist_ok=True)
+    with start_in_thread(FAULT_PLATFORM, test_hooks=True, faults=faults) as server:
         target = work / f"{FAULT_PLATFORM}.target.yaml"
         write_target(target, target_document(FAULT_PLATFORM, server.base_url, test_hooks=True))
         done = subprocess.run(
             [sys.executable, "-m", "chatcontract.cli", "run", "--target", str(target), "--layer", "errors",
-             "--profile", "fast", "--report-dir", str(work / "report")],
+             "--profile", "fast", "--report-dir", str(report)],
             capture_output=True, text=True, timeout=300, cwd=work,
         )
-    results = work / "report" / "results.json"
-    assert done.returncode == cli.EXIT_FAILED and results.exists(), done.stdout[-1500:] + done.stderr[-1500:]
+    results = report / "results.json"
+    expected = cli.EXIT_FAILED if faults else cli.EXIT_OK
+    assert done.returncode == expected and results.exists(), done.stdout[-1500:] + done.stderr[-1500:]
+    return results
+
+
+def _failing_run(work: Path) -> None:
+    _plugdj_run(work, work / "report", (FAULT,))
+
+
+# The series of runs behind the side-by-side and history tests: one deployment that passed, broke
+# (FAULT switched on) and was fixed, each run in a folder named after it, in that order in time.
+SERIES = (("1-before", ()), ("2-broken", (FAULT,)), ("3-fixed", ()))
+
+
+def _series(work: Path) -> None:
+    for label, faults in SERIES:
+        _plugdj_run(work / "work" / label, work / "runs" / label, faults)
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +117,13 @@ def failing_results(once) -> Path:
     """results.json of a real run: the documented-error layer against the plug.dj reference
     server with a fault switched on, so the run has a failure on FAULT_OPERATION."""
     return once("failing-run", _failing_run) / "report" / "results.json"
+
+
+@pytest.fixture(scope="session")
+def series(once) -> Path:
+    """A folder of three real, dated runs of one target named "plugdj" (see SERIES):
+    runs/<label>/results.json."""
+    return once("series", _series) / "runs"
 
 
 @pytest.fixture(scope="session")

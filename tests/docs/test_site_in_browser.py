@@ -1,8 +1,10 @@
 """The docs site as a reader sees it in headless Chromium, opened from disk (file://).
 
-Built from the real specs and a real run with a failing result: every platform page shows its
-operations with their vendor pages and decisions, the failure appears on its operation, the
-index counts match the inventory, and the browser never requests anything off this machine.
+Built from the real specs and a real run with a failing result: every platform page starts with
+its operations folded and shows them, once opened, with their vendor pages and decisions; the
+failure appears on its operation; the filter hides what does not match; the bundled-spec links
+deliver the specs; the index counts match the inventory, its matrix cell leads to the failure and
+on to its operation; and the browser never requests anything off this machine.
 """
 
 from __future__ import annotations
@@ -14,24 +16,38 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import yaml
+
 from chatcontract import inventory, specs
-from chatcontract.docs import decisions
+from chatcontract.docs import bundle, decisions
 from tests.docs.conftest import FAULT_OPERATION, FAULT_PLATFORM, REPO
 
 pytestmark = pytest.mark.xdist_group("docs")
 SCREENSHOT = REPO / "reports" / "site-screenshot.png"
+FILTERS = [
+    {"text": "reasonRequired"},  # a documented error name of one operation only
+    {"status": "failing"},
+    {"text": "delete"},  # a method
+    {"text": "/_/mutes/{userID}"},  # a path
+    {"text": "mute", "status": "passing"},
+    {"text": "no-such-operation"},
+    {},
+]
 
 
 @pytest.fixture(scope="session")
-def seen(site: Path, browse, once) -> dict[str, Any]:
+def seen(site: Path, failing_results: Path, browse, once) -> dict[str, Any]:
     """One browser visit of the index and every platform page (shared by the xdist workers)."""
     def visit(folder: Path) -> None:
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        pages = [{"url": (site / "index.html").as_uri(), "kind": "index"}]
+        failure = next(r for r in json.loads(failing_results.read_text())["results"] if r["outcome"] == "fail")
+        follow = {"platform": FAULT_PLATFORM, "row": failure["matrix_row"], "column": failure["target"]}
+        pages = [{"url": (site / "index.html").as_uri(), "kind": "index", "follow": follow}]
         for platform in specs.platforms():
             page = {"url": (site / f"{platform}.html").as_uri(), "kind": "platform"}
             if platform == FAULT_PLATFORM:
-                page |= {"screenshot": str(SCREENSHOT), "focus": ".opblock:has(.cc-row-fail)"}
+                page |= {"screenshot": str(SCREENSHOT), "focus": ".opblock:has(.cc-row-fail)", "filters": FILTERS,
+                         "downloads": True}
             pages.append(page)
         (folder / "seen.json").write_text(json.dumps(browse(pages)))
 
@@ -101,3 +117,55 @@ def test_no_request_left_this_machine_and_no_page_error(seen) -> None:
     assert remote == [], remote
     assert any(u.endswith("/assets/swagger-ui-bundle.js") for u in seen["requests"])
     assert seen["errors"] == []
+
+
+@pytest.mark.parametrize("platform", specs.platforms())
+def test_operations_start_folded(seen, platform: str) -> None:
+    page = seen["by_name"][platform]
+    arrival = page["onArrival"]
+    assert arrival["operations"] == len(list(specs.operations(platform)))
+    assert arrival["open"] == 0 and arrival["bodies"] == 0, f"{platform}: operations open on arrival: {arrival}"
+    assert arrival["height"] < page["expandedHeight"], (arrival, page["expandedHeight"])
+
+
+def test_filter_hides_operations_that_do_not_match(seen) -> None:
+    page = seen["by_name"][FAULT_PLATFORM]
+    every = [op.operation_id for op in specs.operations(FAULT_PLATFORM)]
+    shown = {json.dumps({k: v for k, v in f.items() if k in ("text", "status")}, sort_keys=True): f
+             for f in page["filters"]}
+
+    def visible(**f: str) -> list[str]:
+        return shown[json.dumps(f, sort_keys=True)]["visible"]
+
+    assert visible(text="reasonRequired") == [FAULT_OPERATION]
+    assert visible(status="failing") == [FAULT_OPERATION]
+    assert visible(text="delete") == ["plugdjUnmuteUser"]
+    assert visible(text="/_/mutes/{userID}") == ["plugdjUnmuteUser"]
+    assert visible(text="mute", status="passing") == [o for o in every if o != FAULT_OPERATION]
+    assert visible(text="no-such-operation") == []
+    assert shown[json.dumps({"text": "no-such-operation"})]["count"] == f"0 of {len(every)} operations match"
+    assert visible() == every
+
+
+def test_download_links_deliver_the_bundled_spec(seen) -> None:
+    delivered = {d["href"]: d for d in seen["by_name"][FAULT_PLATFORM]["downloads"]}
+    assert sorted(delivered) == [f"{FAULT_PLATFORM}.openapi.json", f"{FAULT_PLATFORM}.openapi.yaml"]
+    expected = bundle.dereferenced(FAULT_PLATFORM)
+    assert json.loads(delivered[f"{FAULT_PLATFORM}.openapi.json"]["body"]) == expected
+    assert yaml.safe_load(delivered[f"{FAULT_PLATFORM}.openapi.yaml"]["body"]) == expected
+    assert all(d["name"] == href for href, d in delivered.items())
+
+
+def test_index_matrix_cell_leads_to_the_failure_and_its_operation(seen, failures) -> None:
+    failure = next(f for f in failures if f["operation_id"] == FAULT_OPERATION)
+    index = seen["by_name"]["index"]
+    plugdj = next(m for m in index["matrices"] if m["platform"] == FAULT_PLATFORM)
+    assert plugdj["header"] == ["behaviour", failure["target"]]
+    followed = index["follow"]
+    assert followed["found"] and followed["block"]["open"] and followed["block"]["visible"], followed
+    assert failure["message"] in followed["block"]["text"]
+    assert failure["curl"] in followed["block"]["curls"], "the failing cell does not show its curl line"
+    landed = followed["landed"]
+    assert landed["url"].split("?")[0].endswith(f"/{FAULT_PLATFORM}.html") and landed["open"] == [FAULT_OPERATION]
+    assert landed["wanted"] == {"check": failure["id"], "visible": True, "text": landed["wanted"]["text"]}
+    assert "FAIL" in landed["wanted"]["text"] and "<redacted>" in landed["wanted"]["text"]
