@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +24,22 @@ from chatcontract import exitcodes, inventory, speccheck, specs
 from chatcontract.redaction import printable  # user and target text is shown as data, never as markup
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = exitcodes.OK, exitcodes.FAILED, exitcodes.USAGE, exitcodes.HARNESS
+
+EPILOG = """\
+examples:
+  chatcontract run                                   the suite against the five reference servers
+  chatcontract init rocketchat                       write rocketchat.target.yaml to fill in
+  chatcontract run --target rc.target.yaml --profile fast
+  chatcontract run --target rc.target.yaml --last-failed    rerun what failed last time
+  chatcontract serve all --test-hooks --write-targets targets/
+  pytest --target rc.target.yaml                     the same suite under plain pytest
+
+exit codes:
+  0  success: specs valid, every target conformant (or only failures the baseline accepts)
+  1  a check failed: a spec problem, a non-conformant target, a baseline entry that now passes
+  2  bad usage or configuration (one line on stderr)
+  3  a target unreachable, or the harness itself failed
+"""
 
 # Off a terminal (CI logs, pipes) rich would cut tables to 80 columns; give them room instead.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -83,7 +100,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     _platforms(args.api)
     return runner.run(targets=args.target, apis=args.api or [], profile=args.profile, report_dir=args.report_dir,
                       seed=args.seed, jobs=args.jobs, baseline=args.baseline, base_url=args.base_url,
-                      console=console, errors=errors, layers=args.layer)
+                      console=console, errors=errors, layers=args.layer, operations=args.operation,
+                      keyword=args.keyword, exitfirst=args.exitfirst, last_failed=args.last_failed)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a commented target file for a platform, from its spec's x-target."""
+    from chatcontract import init
+    from chatcontract.targets import TargetError, load_target
+
+    _platforms([args.platform])
+    out: Path = args.out or Path(f"{args.platform}.target.yaml")
+    text = init.target_file(args.platform, base_url=args.base_url)
+    if str(out) == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    if out.exists() and not args.force:
+        raise specs.SpecError(f"{out} exists; choose another --out or add --force to overwrite it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise specs.SpecError(f"{out}: cannot write it ({exc.strerror or exc})") from None
+    try:
+        load_target(out)  # what it wrote must be a target file the suite accepts
+    except TargetError as exc:
+        errors.print(f"chatcontract: the written file does not load: {exc}", highlight=False, soft_wrap=True)
+        return EXIT_HARNESS
+    console.print(f"wrote {out}: replace each change-me value and placeholder id with one of your server, "
+                  f"then `chatcontract run --target {out} --profile fast`", highlight=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -113,9 +159,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def announce(platform: str, base_url: str) -> None:
         console.print(f"{platform:<12} {base_url}", markup=False, highlight=False)
 
-    return _serve_until_interrupted(lambda: asyncio.run(serve.serve_forever(
-        platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
-        target_dir=args.write_targets, announce=announce, faults=tuple(args.fault))))
+    try:
+        return _serve_until_interrupted(lambda: asyncio.run(serve.serve_forever(
+            platform_names, host=args.host, port=args.port, test_hooks=args.test_hooks,
+            target_dir=args.write_targets, announce=announce, faults=tuple(args.fault))))
+    except serve.PortInUse as exc:  # the user's --port: bad usage, one line
+        raise specs.SpecError(str(exc)) from None
 
 
 def _serve_until_interrupted(serve_forever: Callable[[], object]) -> int:
@@ -151,32 +200,92 @@ def cmd_docs(args: argparse.Namespace) -> int:
         lambda: serve.serve_forever(args.out, port=args.port, announce=lambda url: print(f"serving {url}", flush=True)))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chatcontract", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def _version() -> str:
+    try:
+        return metadata.version("chatcontract")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        from chatcontract import __version__
 
-    run = sub.add_parser("run", help="the main job: check targets (default: the reference servers) against the specs")
+        return __version__
+
+
+def _profiles_help() -> str:
+    from chatcontract.suite.plugin import profiles
+
+    return "\n".join(f"  {name:<9} {p['description']} ({p['examples']} fuzzing examples per operation, "
+                     f"{p['machine_examples']} x {p['machine_steps']} state-machine steps)"
+                     for name, p in profiles().items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from chatcontract.suite.plugin import profiles
+
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="chatcontract", description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=raw)
+    parser.add_argument("--version", action="version", version=f"chatcontract {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    names = ", ".join(specs.platforms())
+
+    run = sub.add_parser("run", help="the main job: check targets (default: the reference servers) against the specs",
+                         description="Check targets (default: the five reference servers) against the specs.",
+                         formatter_class=raw, epilog="profiles (--profile):\n" + _profiles_help() + "\n\n" + EPILOG)
     run.add_argument("--target", action="append", default=[], type=Path, metavar="FILE",
-                     help="a target file (repeatable); without it the five reference servers are started")
-    run.add_argument("--api", action="append", metavar="NAME", help="only these platforms (repeatable)")
-    run.add_argument("--profile", choices=("fast", "default", "thorough"), default="default")
+                     help="a target file (repeatable; `chatcontract init PLATFORM` writes one); without it the "
+                          "five reference servers are started")
+    run.add_argument("--api", action="append", metavar="NAME", help=f"only these platforms (repeatable): {names}")
+    run.add_argument("--profile", choices=list(profiles()), default="default",
+                     help="how hard the suite works (default: default; see the list below)")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
                      help="where junit.xml, results.json and summary.md go (default: reports/)")
     run.add_argument("--seed", type=int, metavar="N", help="seed for generated data and state-machine sequences (the same seed replays a run)")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run targets in parallel on N worker processes (pytest-xdist)")
     run.add_argument("--baseline", type=Path, metavar="FILE", help="accepted failures per target (see README)")
-    run.add_argument("--base-url", metavar="URL", help="override every target's base_url")
+    run.add_argument("--base-url", metavar="URL",
+                     help="override every target's base_url; without --target, with one --api NAME: a server "
+                          "at URL seeded like NAME's reference server")
     run.add_argument("--layer", action="append", default=[], choices=("schema", "errors", "semantics"),
                      help="only this layer of checks (repeatable; default: all three)")
+    run.add_argument("--operation", action="append", default=[], metavar="ID",
+                     help="only the schema and errors checks of this operationId (repeatable; see `inventory`)")
+    run.add_argument("-k", dest="keyword", metavar="EXPR",
+                     help="only the checks whose test id matches EXPR (pytest -k: substrings with and/or/not), "
+                          "e.g. -k notLoggedIn or -k 'errors and not 4XX'")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing check")
+    run.add_argument("--last-failed", action="store_true",
+                     help="only the checks that failed or errored in the previous run (its results.json in "
+                          "--report-dir); everything when none did. Runs are deterministic, so they fail again "
+                          "until fixed")
     run.set_defaults(func=cmd_run)
+
+    init = sub.add_parser("init", help="write a commented target file for a platform, to fill in",
+                          description="Write a commented target file for PLATFORM from its spec's x-target: "
+                                      "every identity and fixture the suite needs, what each is for, which are "
+                                      "optional. Fill in your server's values, then `chatcontract run --target FILE`.",
+                          formatter_class=raw,
+                          epilog="example:\n  chatcontract init sendbird --out ci/sendbird.target.yaml "
+                                 "--base-url https://api-APP_ID.sendbird.com")
+    init.add_argument("platform", metavar="PLATFORM", help=f"one of: {names}")
+    init.add_argument("--out", type=Path, metavar="FILE",
+                      help="where to write it (default: PLATFORM.target.yaml here; - for stdout)")
+    init.add_argument("--base-url", default="http://127.0.0.1:8080", metavar="URL",
+                      help="the server's base URL to write (default: http://127.0.0.1:8080)")
+    init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    init.set_defaults(func=cmd_init)
 
     check = sub.add_parser("check", help="validate the specs and schemas")
     check.add_argument("--api", action="append", metavar="NAME", help="limit to one platform (repeatable)")
     check.set_defaults(func=cmd_check)
 
-    srv = sub.add_parser("serve", help="start reference servers on loopback")
-    srv.add_argument("platform", help="a platform name, or 'all'")
+    srv = sub.add_parser("serve", help="start reference servers on loopback",
+                         description="Start reference servers on loopback until Ctrl-C; each prints its base URL.",
+                         formatter_class=raw,
+                         epilog="examples:\n  chatcontract serve plugdj --port 8803 --test-hooks\n"
+                                "  chatcontract serve all --test-hooks --write-targets targets/\n\n"
+                                "exit codes: 0 stopped with Ctrl-C, 2 bad usage (a busy --port), "
+                                "3 a server failed to start")
+    srv.add_argument("platform", metavar="PLATFORM", help=f"one of: {names}; or all")
     srv.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=0,
                      help="port of the first server; the others take the next ones (default: free ports)")

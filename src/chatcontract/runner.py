@@ -2,13 +2,16 @@
 
 Bad configuration is reported in one line before any test starts (exit 2). The exit code then
 comes from the run's own results: any error (unreachable target, broken harness) -> 3, else any
-failure the baseline does not accept -> 1, else 0.
+failure the baseline does not accept -> 1, else 0. A selection (`--operation`, `-k`,
+`--last-failed`) that leaves no check to run is bad usage too (exit 2), never an empty pass.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from rich.text import Text
 from chatcontract import exitcodes, speccheck, specs
 from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
-from chatcontract.suite.plugin import SUITE_DIR
+from chatcontract.suite.plugin import seeded_target, suite_paths
 from chatcontract.suite.reports import matrix_from_document
 from chatcontract.targets import TargetError, check_base_url, load_target
 
@@ -33,6 +36,8 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
     if base_url:
         check_base_url(base_url, "--base-url")
     loaded = [load_target(path, base_url=base_url) for path in targets]
+    if base_url and not targets:
+        loaded = [seeded_target(apis, base_url)]
     names = [t.name for t in loaded]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -53,8 +58,11 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
 
 
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
-                jobs: int, baseline: Path | None, base_url: str | None, layers: list[str] = ()) -> list[str]:
-    args = [str(SUITE_DIR), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
+                jobs: int, baseline: Path | None, base_url: str | None, layers: list[str] = (),
+                operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
+                failed_in: Path | None = None) -> list[str]:
+    # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
+    args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     for path in targets:
         args += ["--target", str(path)]
@@ -70,7 +78,29 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
         args += [f"--hypothesis-seed={seed}"]
     if jobs > 1:
         args += ["-n", str(jobs), "--dist", "loadgroup"]
+    for operation in operations:
+        args += ["--operation", operation]
+    if keyword:
+        args += ["-k", keyword]
+    if exitfirst:
+        args += ["--exitfirst"]
+    if failed_in is not None:
+        args += ["--failed-in", str(failed_in)]
     return args
+
+
+def _previous_results(report_dir: Path, keep_in: Path) -> Path:
+    """`--last-failed`: the previous run's results.json, copied aside (this run replaces it)."""
+    previous = report_dir / "results.json"
+    try:
+        document = json.loads(previous.read_text(encoding="utf-8"))
+        document["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise TargetError(f"--last-failed: no readable results of a previous run in {previous} "
+                          "(run once without --last-failed, with the same --report-dir)") from None
+    copy = keep_in / "previous-results.json"
+    shutil.copyfile(previous, copy)
+    return copy
 
 
 def exit_code(document: dict[str, Any]) -> int:
@@ -98,24 +128,41 @@ def _show(document: dict[str, Any], console: Console) -> None:
 
 
 def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
-        baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = ()) -> int:
-    try:
-        _preflight(targets, apis, baseline, base_url, report_dir)
-    except (TargetError, specs.SpecError) as exc:
-        errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
-        return exitcodes.USAGE
+        baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = (),
+        operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
+        last_failed: bool = False) -> int:
+    with tempfile.TemporaryDirectory(prefix="chatcontract-") as scratch:
+        try:
+            _preflight(targets, apis, baseline, base_url, report_dir)
+            failed_in = _previous_results(report_dir, Path(scratch)) if last_failed else None
+        except (TargetError, specs.SpecError) as exc:
+            errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
+            return exitcodes.USAGE
+        return _run(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
+                                jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers),
+                                operations=list(operations), keyword=keyword, exitfirst=exitfirst,
+                                failed_in=failed_in), report_dir, console, errors)
+
+
+def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -> int:
     results_file = report_dir / "results.json"
     results_file.unlink(missing_ok=True)
     started = time.monotonic()
-    code = pytest.main(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
-                                   jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers)))
+    code = pytest.main(args)
     if code == pytest.ExitCode.USAGE_ERROR:
+        return exitcodes.USAGE
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        errors.print("chatcontract: no check matches the selection (--operation, -k, --layer, --api)",
+                     markup=False, highlight=False, soft_wrap=True)
         return exitcodes.USAGE
     if not results_file.exists():
         errors.print(f"chatcontract: the suite wrote no results (pytest exit code {int(code)})", highlight=False)
         return exitcodes.HARNESS
     document = json.loads(results_file.read_text(encoding="utf-8"))
     _show(document, console)
+    for target in document["targets"]:
+        if target.get("hint"):
+            console.print(printable(f"hint: {target['hint']}"), markup=False, highlight=False, soft_wrap=True)
     console.print(printable(f"Reports in {report_dir}/ (summary.md, results.json, junit.xml); "
                             f"{time.monotonic() - started:.1f} s."), markup=False, highlight=False)
     return exit_code(document)

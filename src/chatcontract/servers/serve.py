@@ -93,14 +93,43 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+class PortInUse(Exception):
+    """A port `serve` was asked for cannot be bound; the message is one line."""
+
+
+def bind_sockets(host: str, ports: list[int]) -> list[socket.socket]:
+    """A listening socket per port (0: a free one), bound before any server starts, so a busy
+    port is one line (PortInUse) rather than uvicorn's error log and a SystemExit."""
+    bound: list[socket.socket] = []
+    try:
+        for port in ports:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                                "(pick another --port, or 0 for free ports)") from None
+            sock.listen(2048)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
 async def serve_forever(platforms: list[str], *, host: str, port: int, test_hooks: bool,
                         target_dir: Path | None, announce: Any, faults: tuple[str, ...] = ()) -> None:
     """Serve every platform in one event loop: `port` for the first, the next ports for the rest
-    (or free ports when `port` is 0). Calls `announce(platform, base_url)` for each."""
+    (or free ports when `port` is 0). Calls `announce(platform, base_url)` for each. A port that
+    cannot be bound raises PortInUse before any server starts."""
+    sockets = bind_sockets(host, [port + index if port else 0 for index in range(len(platforms))])
     servers = []
     for index, platform in enumerate(platforms):
-        servers.append(uvicorn.Server(_config(platform, host, port + index if port else 0, test_hooks, faults)))
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
+        servers.append(uvicorn.Server(_config(platform, host, sockets[index].getsockname()[1], test_hooks, faults)))
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets)]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):
             for s in servers:

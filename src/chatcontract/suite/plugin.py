@@ -1,8 +1,15 @@
 """The pytest plugin behind the suite: targets in, one test per (target, behaviour), reports out.
 
 Options: `--target FILE` (repeatable), `--base-url URL`, `--api NAME` (repeatable),
-`--profile fast|default|thorough`, `--report-dir DIR`, `--baseline FILE`. With no `--target` the
-built-in reference servers for every platform start on free loopback ports and are the targets.
+`--profile fast|default|thorough`, `--report-dir DIR`, `--baseline FILE`, `--layer NAME`,
+`--operation ID`, `--failed-in RESULTS_JSON`. With no `--target` the built-in reference servers
+for every platform start on free loopback ports and are the targets; `--base-url URL --api NAME`
+alone is a server at URL seeded like that platform's reference server.
+
+Registered as the `chatcontract` pytest11 entry point, so `pytest --target FILE` works from any
+folder and from an installed wheel: given `--target` or `--base-url` and no test paths, the plugin
+itself names the suite's modules as the test paths (and keeps conftest.py files outside the suite
+out), whatever the caller's rootdir, testpaths or python_files say.
 
 Test modules of the suite define `LAYER` and `cases(target) -> list[Case]`; this plugin
 parametrizes their `case` argument over every target. Outcomes are recorded as five kinds —
@@ -12,6 +19,7 @@ pass, fail, skip, disabled, error — and written by `reports.py`.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,7 +34,7 @@ from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
 from chatcontract.suite.guarded import guarded_client, probe
-from chatcontract.suite.wire import Wire
+from chatcontract.suite.wire import FixtureError, Wire, base_call
 from chatcontract.targets import NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
 
 SUITE_DIR = Path(__file__).resolve().parent
@@ -36,8 +44,10 @@ _targets_key = pytest.StashKey[list[Target]]()
 _servers_key = pytest.StashKey[list[Any]]()
 _recorder_key = pytest.StashKey[Recorder]()
 _reachable_key = pytest.StashKey[dict[str, str | None]]()
+_hints_key = pytest.StashKey[dict[str, str | None]]()
 _config_of_reports: list[pytest.Config] = []  # pytest_runtest_logreport gets no config argument
 RECORD = "chatcontract-result"
+HINT = "chatcontract-hint"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,24 +56,81 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a target file to check (repeatable); without it the reference servers are started")
     group.addoption("--base-url", metavar="URL", help="override the base_url of every target")
     group.addoption("--api", action="append", default=[], metavar="NAME", help="only these platforms (repeatable)")
-    group.addoption("--profile", choices=("fast", "default", "thorough"), default="default",
-                    help="how many generated examples per check (see suite/profiles.yaml)")
+    group.addoption("--profile", choices=list(profiles()), default="default",
+                    help="how hard the suite works: " + "; ".join(f"{name}: {p['description']}"
+                                                                    for name, p in profiles().items()))
     group.addoption("--report-dir", metavar="DIR", help="write JUnit, JSON and Markdown reports here")
     group.addoption("--baseline", metavar="FILE", help="accepted failures per target (YAML); see README")
     group.addoption("--layer", action="append", default=[], choices=sorted(LAYER_MODULES),
                     help="only this layer of checks (repeatable; default: all)")
+    group.addoption("--operation", action="append", default=[], metavar="ID",
+                    help="only the schema and errors checks of this operationId (repeatable)")
+    group.addoption("--failed-in", metavar="RESULTS_JSON",
+                    help="only the checks that failed or errored in this results.json (all, if none did)")
 
 
-def profile(config: pytest.Config) -> dict[str, int]:
+def suite_paths(layers: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The suite's test modules (of `layers`, default every layer), as pytest arguments. Named
+    one by one, not as a folder, so pytest collects them whatever `python_files` says."""
+    return [str(SUITE_DIR / module) for layer, module in LAYER_MODULES.items() if not layers or layer in layers]
+
+
+def _suite_asked(namespace: Any) -> bool:
+    return bool(getattr(namespace, "target", None) or getattr(namespace, "base_url", None))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """`pytest --target FILE` (or `--base-url URL`) with no test paths runs exactly the suite.
+
+    pytest picks its rootdir before any plugin loads, and takes the target file for a test path
+    when it does, so the caller's folder (or the target file's) decides what would be collected:
+    all of a project's tests, or nothing. Here, before the first conftest is read, the suite's
+    modules become the test paths and conftest.py files outside the suite are not loaded."""
+    namespace = early_config.known_args_namespace
+    if not _suite_asked(namespace) or namespace.file_or_dir:
+        return
+    paths = suite_paths(namespace.layer or ())
+    args[:] = [*args, "--confcutdir", str(SUITE_DIR), *paths]
+    namespace.file_or_dir = paths
+    namespace.confcutdir = str(SUITE_DIR)
+
+
+def profiles() -> dict[str, dict[str, Any]]:
+    """The profiles of suite/profiles.yaml, by name: numbers and a one-line description each."""
     with open(SUITE_DIR / "profiles.yaml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)[config.getoption("profile")]
+        return yaml.safe_load(handle)
+
+
+def profile(config: pytest.Config) -> dict[str, Any]:
+    return profiles()[config.getoption("profile")]
+
+
+def _runs_suite(config: pytest.Config) -> bool:
+    """Whether this pytest run collects the suite (not some other project's tests)."""
+    if _suite_asked(config.option):
+        return True
+    return any(Path(arg.split("::")[0]).resolve() in (SUITE_DIR, *(SUITE_DIR / m for m in LAYER_MODULES.values()))
+               for arg in config.args)
+
+
+def hypothesis_home() -> Path:
+    """Where hypothesis keeps its caches during a suite run: the user's cache folder, not a
+    `.hypothesis/` in whatever folder the run was started from."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "chatcontract" / "hypothesis"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _config_of_reports[:] = [config]
     config.stash[_recorder_key] = Recorder()
     config.stash[_reachable_key] = {}
+    config.stash[_hints_key] = {}
     config.addinivalue_line("markers", "chatcontract: a conformance check of one target")
+    if _runs_suite(config) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        from hypothesis.configuration import set_hypothesis_home_dir
+
+        set_hypothesis_home_dir(hypothesis_home())
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -71,10 +138,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if layers and collection_path.parent == SUITE_DIR and collection_path.name in LAYER_MODULES.values():
         if collection_path.name not in {LAYER_MODULES[layer] for layer in layers}:
             return True
-    # `pytest --target FILE` in this repository runs the suite only, not the project's own tests.
-    if config.getoption("target") and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
-        if SUITE_DIR not in collection_path.resolve().parents and collection_path.resolve() != SUITE_DIR:
-            return collection_path.is_dir() or collection_path.suffix == ".py" or None
     return None
 
 
@@ -92,6 +155,8 @@ def targets(config: pytest.Config) -> list[Target]:
         if config.getoption("target"):
             found = [load_target(Path(p), base_url=base_url) for p in config.getoption("target")]
             found = [t for t in found if not wanted or t.api in wanted]
+        elif base_url:
+            found = [seeded_target(wanted, base_url)]
         else:
             found = _start_reference_servers(config, wanted or specs.platforms())
     except TargetError as exc:
@@ -102,6 +167,41 @@ def targets(config: pytest.Config) -> list[Target]:
         raise pytest.UsageError(f"two targets are named {duplicates[0]!r}; give one a `name:`")
     config.stash[_targets_key] = found
     return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Bad options and target files stop the run here, as one `ERROR:` line and pytest's usage
+    exit code, rather than as a collection error with a traceback."""
+    config = session.config
+    if not _runs_suite(config):
+        return
+    if _suite_asked(config.option):
+        apis = {t.api for t in targets(config)}  # loads and checks the target files
+    else:
+        apis = set(config.getoption("api") or specs.platforms())
+    check_operations(config.getoption("operation"), apis)
+    _failed_ids(config)
+
+
+def seeded_target(apis: list[str], base_url: str) -> Target:
+    """`--base-url URL --api NAME` without a target file: a server at URL provisioned like NAME's
+    reference server (its seed's identities and fixtures), without test hooks."""
+    if len(apis) != 1:
+        raise TargetError("--base-url without --target needs one --api NAME: the platform the server at "
+                          f"{base_url} speaks (or write a target file: `chatcontract init NAME`)")
+    from chatcontract.servers.serve import target_document
+
+    return from_document(target_document(apis[0], base_url, test_hooks=False), where="--base-url", default_name=apis[0])
+
+
+def check_operations(wanted: list[str], apis: set[str]) -> None:
+    """`--operation` names only operations of the run's platforms (a typo must not run nothing)."""
+    known = [op.operation_id for api in sorted(apis) for op in specs.operations(api)]
+    for operation_id in wanted:
+        if operation_id not in known:
+            raise pytest.UsageError(f"--operation {operation_id!r} is no operation of "
+                                    f"{', '.join(f'specs/{a}.yaml' for a in sorted(apis)) or 'the targets'} "
+                                    f"(known: {', '.join(known)})")
 
 
 def _start_reference_servers(config: pytest.Config, platforms: list[str]) -> list[Target]:
@@ -179,6 +279,35 @@ def _reachability(config: pytest.Config, target: Target) -> str | None:
     return cache[target.name]
 
 
+def platform_hint(target: Target) -> str | None:
+    """A hint when the target answers, but 404 to every operation of its spec (each sent as its
+    `x-request` says): most likely a server of another platform, or a base_url without its path
+    prefix. None when any operation answers something else."""
+    statuses = []
+    wire = Wire(target)
+    try:
+        for op in specs.operations(target.api):
+            if not target.implemented(op.operation_id):
+                continue
+            try:
+                statuses.append(wire.send(base_call(target, op.operation_id)).status_code)
+            except (FixtureError, httpx.HTTPError):
+                continue
+    finally:
+        wire.close()
+    if not statuses or any(status != 404 for status in statuses):
+        return None
+    return (f"target {target.name} answered 404 to all {len(statuses)} operations of specs/{target.api}.yaml "
+            f"at {target.base_url}: is this a {target.api} server, and is base_url its root (with any path prefix)?")
+
+
+def _hint(config: pytest.Config, target: Target) -> str | None:
+    cache = config.stash[_hints_key]
+    if target.name not in cache:
+        cache[target.name] = target.redact(platform_hint(target) or "") or None
+    return cache[target.name]
+
+
 class TargetUnreachable(Exception):
     pass
 
@@ -200,6 +329,9 @@ def target(case: Case, request: pytest.FixtureRequest) -> Target:
     problem = _reachability(request.config, case.target)
     if problem:
         raise TargetUnreachable(problem)
+    hint = _hint(request.config, case.target)
+    if hint:  # as report data, so it reaches the xdist controller (see pytest_runtest_logreport)
+        request.node.user_properties.append((HINT, json.dumps({"target": case.target.name, "hint": hint})))
     if case.target.can("reset"):
         try:
             response = _hook_client(request.config).post(case.target.base_url + case.target.hooks_path + "/reset",
@@ -251,6 +383,51 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if name == RECORD:
             data = json.loads(value)
             _config_of_reports[0].stash[_recorder_key].add(data["result"], data["target"])
+        elif name == HINT:
+            data = json.loads(value)
+            _config_of_reports[0].stash[_hints_key][data["target"]] = data["hint"]
+
+
+def _with_hints(config: pytest.Config, recorder: Recorder) -> Recorder:
+    """Each target's hint (see platform_hint) into its entry of the reports."""
+    for name, hint in config.stash.get(_hints_key, {}).items():
+        if hint and name in recorder.targets:
+            recorder.targets[name]["hint"] = hint
+    return recorder
+
+
+def _failed_ids(config: pytest.Config) -> set[str] | None:
+    """The test ids that failed or errored in the `--failed-in` results.json; None without it."""
+    path = config.getoption("failed_in")
+    if not path:
+        return None
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {r["id"] for r in document["results"] if r["outcome"] in ("fail", "error")}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise pytest.UsageError(f"--failed-in {path}: not a readable results.json ({type(exc).__name__})") from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--operation and --failed-in: the checks outside the selection are deselected (not run,
+    not reported), as pytest's own -k does."""
+    operations = set(config.getoption("operation"))
+    failed = _failed_ids(config)
+    if failed is not None and not failed:
+        failed = None  # nothing failed last time: everything runs again (pytest's --lf does the same)
+    if not operations and failed is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        if isinstance(case, Case):
+            chosen = (not operations or case.operation_id in operations) and (failed is None or case.test_id in failed)
+            (keep if chosen else drop).append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -259,8 +436,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report_dir = session.config.getoption("report_dir")
     recorder = session.config.stash.get(_recorder_key, None)
     if report_dir and recorder is not None and recorder.results:
-        reports.write_all(Path(report_dir), recorder, profile=session.config.getoption("profile"),
-                          finished_at=time.time())
+        reports.write_all(Path(report_dir), _with_hints(session.config, recorder),
+                          profile=session.config.getoption("profile"), finished_at=time.time())
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -269,3 +446,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("-", "chatcontract conformance")
         for line in reports.summary_lines(recorder):
             terminalreporter.write_line(line)
+        for name, hint in config.stash.get(_hints_key, {}).items():
+            if hint:
+                terminalreporter.write_line(f"hint: {reports.printable(hint)}")
