@@ -133,7 +133,7 @@ def main_proxy(target_path: Path, listen: str = "127.0.0.1:0", max_exchanges: in
         _say(err, f"chatcontract: {exc}")
         return exitcodes.USAGE
     session = Session(target.api, target=target.redacted(), base_url=target.base_url, observers=observers)
-    writer = har.HarWriter(record, api=target.api) if record is not None else None
+    writer = har.HarWriter(record, api=target.api, secrets=target.secrets()) if record is not None else None
     proxy = Proxy(session, target.base_url, timeout_s=target.request_timeout_s, verify=target.ssl_context(),
                   max_exchanges=max_exchanges, on_line=lambda t: _say(out, t), har=writer)
     server = ProxyServer(proxy, host, port)

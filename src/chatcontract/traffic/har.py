@@ -14,8 +14,14 @@ size means the recording kept no body, so only the status is judged; `postData.p
 Writing: `harfile` (the HAR writer schemathesis itself ships with, a dependency already) streams
 one entry at a time to the file, so a long run or proxy session never holds its traffic in
 memory. `HarWriter.add(request, response)` takes httpx's request and response (what the suite's
-clients hold); every credential the exchange carries is registered with redaction first, and
-every string written is redacted. An exchange chatcontract broke on purpose carries the entry
+clients hold). Every credential the writer knows (the `secrets` it is given, a target's, and
+every one the exchange carries, `credentials.credentials_in`) is replaced wherever it appears
+plainly by a pseudonym of the same shape (`Pseudonyms`: same length and character classes, from
+a keyed hash whose key is random per writer and never written, so the same value gets the same
+pseudonym throughout the file and the original cannot be recovered): a recording of a user id
+that is also a credential (Ozeki's `Ozeki-User`, Rocket.Chat's `X-User-Id`) still matches its
+schema, and a sequence can still tell callers apart. Every other form of any registered
+credential (escaped, encoded) is then `<redacted>` by `redaction.redact`. An exchange chatcontract broke on purpose carries the entry
 comment `ON_PURPOSE`, which the reader turns back into `Exchange.on_purpose`.
 """
 
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -158,16 +166,51 @@ def read(path: Path | str) -> list[Exchange]:
 
 # --------------------------------------------------------------------------- writing
 
-def _body_content(body: bytes, mime: str) -> harfile.Content:
+_CLASSES = ("0123456789", "abcdef", "ghijklmnopqrstuvwxyz", "ABCDEF", "GHIJKLMNOPQRSTUVWXYZ")
+
+
+class Pseudonyms:
+    """Same-shape stand-ins for credentials: each character replaced by one of its own class
+    (digit, hex letter, other letter, in its case; anything else kept), chosen by HMAC-SHA256
+    under a random key, so one value always gets one pseudonym and no pseudonym gives the value."""
+
+    def __init__(self) -> None:
+        self._key = os.urandom(32)
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, value: str) -> str:
+        with self._lock:
+            if value not in self._known:
+                stream = b""
+                counter = 0
+                while len(stream) < len(value):
+                    stream += hmac.new(self._key, f"{counter}:{value}".encode(), hashlib.sha256).digest()
+                    counter += 1
+                out = []
+                for c, b in zip(value, stream):
+                    chars = next((k for k in _CLASSES if c in k), None)
+                    out.append(chars[b % len(chars)] if chars else c)
+                fake = "".join(out)
+                self._known[value] = fake if fake != value else fake[::-1]
+            return self._known[value]
+
+    def apply(self, text: str, secrets: list[str]) -> str:
+        for secret in secrets:  # longest first, so a secret holding another is replaced whole
+            if secret in text:
+                text = text.replace(secret, self.of(secret))
+        return redaction.redact(text)
+
+def _body_content(body: bytes, mime: str, hide: Any) -> harfile.Content:
     try:
-        text, encoding = body.decode("utf-8"), None
+        text, encoding = hide(body.decode("utf-8")), None
     except UnicodeDecodeError:
-        text, encoding = base64.b64encode(body).decode("ascii"), "base64"
-    return harfile.Content(size=len(body), mimeType=mime, text=redaction.redact(text), encoding=encoding)
+        text, encoding = redaction.redact(base64.b64encode(body).decode("ascii")), "base64"
+    return harfile.Content(size=len(body), mimeType=mime, text=text, encoding=encoding)
 
 
-def _records(pairs: Iterable[tuple[str, str]]) -> list[harfile.Record]:
-    return [harfile.Record(name=redaction.redact(k), value=redaction.redact(v)) for k, v in pairs]
+def _records(pairs: Iterable[tuple[str, str]], hide: Any) -> list[harfile.Record]:
+    return [harfile.Record(name=hide(k), value=hide(v)) for k, v in pairs]
 
 
 def _exchange_from(request: httpx.Request, response: httpx.Response, started: float | None,
@@ -194,7 +237,8 @@ def _exchange_from(request: httpx.Request, response: httpx.Response, started: fl
 class HarWriter:
     """A HAR 1.2 file written one entry at a time, every credential redacted. Thread-safe."""
 
-    def __init__(self, path: Path | str, *, api: str | None = None, comment: str | None = None) -> None:
+    def __init__(self, path: Path | str, *, api: str | None = None, comment: str | None = None,
+                 secrets: Iterable[str] = ()) -> None:
         from chatcontract import __version__
 
         self.path = Path(path)
@@ -205,6 +249,9 @@ class HarWriter:
                                     comment=comment)
         self._lock = threading.Lock()
         self.count = 0
+        self._pseudonyms = Pseudonyms()
+        self._secrets: set[str] = {s for s in secrets if len(s) >= redaction.MIN_SECRET_CHARS}
+        redaction.register(self._secrets)
 
     def add(self, request: httpx.Request, response: httpx.Response, *, started: float | None = None,
             elapsed_s: float | None = None, on_purpose: bool = False) -> None:
@@ -220,12 +267,21 @@ class HarWriter:
 
     def add_exchange(self, exchange: Exchange) -> None:
         credentials.register(self.api, exchange)
+        with self._lock:
+            self._secrets.update(s for s in credentials.credentials_in(self.api, exchange)
+                                 if len(s) >= redaction.MIN_SECRET_CHARS)
+            secrets = sorted(self._secrets, key=len, reverse=True)
+
+        def hide(text: str) -> str:
+            return self._pseudonyms.apply(text, secrets)
+
         split = urlsplit(exchange.url)
         mime = next((v for k, v in exchange.request_headers if k.lower() == "content-type"), "")
         request = harfile.Request(
-            method=exchange.method, url=redaction.redact(exchange.url), httpVersion="HTTP/1.1",
-            headers=_records(exchange.request_headers), queryString=_records(parse_qsl(split.query, keep_blank_values=True)),
-            postData=harfile.PostData(mimeType=mime, text=redaction.redact(exchange.request_body.decode("utf-8", "replace")))
+            method=exchange.method, url=hide(exchange.url), httpVersion="HTTP/1.1",
+            headers=_records(exchange.request_headers, hide),
+            queryString=_records(parse_qsl(split.query, keep_blank_values=True), hide),
+            postData=harfile.PostData(mimeType=mime, text=hide(exchange.request_body.decode("utf-8", "replace")))
             if exchange.request_body else None,
             bodySize=len(exchange.request_body))
         response_mime = next((v for k, v in exchange.response_headers if k.lower() == "content-type"), "")
@@ -233,8 +289,8 @@ class HarWriter:
         headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in ("content-encoding", "transfer-encoding")]
         response = harfile.Response(
             status=exchange.status, statusText=httpx.codes.get_reason_phrase(exchange.status), httpVersion="HTTP/1.1",
-            headers=_records(headers), content=_body_content(exchange.response_body, response_mime),
-            redirectURL=redaction.redact(next((v for k, v in headers if k.lower() == "location"), "")),
+            headers=_records(headers, hide), content=_body_content(exchange.response_body, response_mime, hide),
+            redirectURL=hide(next((v for k, v in headers if k.lower() == "location"), "")),
             bodySize=len(exchange.response_body))
         millis = round(exchange.duration_s * 1000, 3)
         with self._lock:
@@ -257,9 +313,10 @@ class HarWriter:
         self.close()
 
 
-def write(path: Path | str, pairs: Iterable[tuple[httpx.Request, httpx.Response]], *, api: str | None = None) -> int:
+def write(path: Path | str, pairs: Iterable[tuple[httpx.Request, httpx.Response]], *, api: str | None = None,
+          secrets: Iterable[str] = ()) -> int:
     """Write (request, response) pairs as one redacted HAR file; how many entries it has."""
-    with HarWriter(path, api=api) as writer:
+    with HarWriter(path, api=api, secrets=secrets) as writer:
         for request, response in pairs:
             writer.add(request, response)
         return writer.count

@@ -1,0 +1,99 @@
+"""Traffic recorded for the traffic tests: a reference server, the checking proxy in front of it,
+and the suite's own requests sent through (each operation's `x-request`, then the documented
+errors whose request is valid: wrong or missing credentials, unknown rooms and users, missing
+permissions), recorded as HAR by the proxy's writer."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chatcontract import decisions, specs
+from chatcontract.servers.serve import RunningServer, start_in_thread, target_document, write_target
+from chatcontract.suite.wire import Wire, base_call
+from chatcontract.targets import from_document
+from chatcontract.traffic.har import HarWriter
+from chatcontract.traffic.proxy import Proxy, ProxyServer
+from chatcontract.traffic.session import Session
+
+VALID_REQUEST_TRIGGERS = ("auth-missing", "auth-invalid", "not-found", "not-permitted", "not-member")
+
+
+@dataclass
+class Recording:
+    platform: str
+    har: Path
+    session: Session  # the proxy's own verdicts while recording
+    lines: list[str]
+    target_file: Path  # a target file for the server (not the proxy)
+
+
+def send_suite_requests(platform: str, base_url: str, document: dict) -> None:
+    """Every operation's x-request, then the documented errors whose request is valid."""
+    target = from_document({**document, "base_url": base_url}, where="<test>", default_name=platform)
+    wire = Wire(target)
+    for op in specs.operations(platform):
+        wire.send(base_call(target, op.operation_id))
+    for op, _, _, example in decisions.documented_errors(platform):
+        provoke = example.get("x-provoke") or {}
+        if "skip" in provoke or example.get("x-trigger") not in VALID_REQUEST_TRIGGERS or provoke.get("needs"):
+            continue
+        for step in provoke.get("before", []):
+            wire.send(base_call(target, step["operation"]).changed(step, target.fixtures))
+        wire.send(base_call(target, op.operation_id).changed(provoke, target.fixtures))
+
+
+def wait_for(session: Session, count: int, timeout_s: float = 10.0) -> None:
+    """The proxy checks after the answer has gone out: wait until `count` exchanges are in."""
+    deadline = time.monotonic() + timeout_s
+    while session.count < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def proxied(server: RunningServer, platform: str, *, har: Path | None = None,
+            secrets: list[str] = ()) -> tuple[ProxyServer, Session, list[str]]:
+    session = Session(platform, target={"name": f"proxied-{platform}", "api": platform, "base_url": server.base_url},
+                      base_url=server.base_url)
+    lines: list[str] = []
+    writer = HarWriter(har, api=platform, secrets=secrets) if har is not None else None
+    return ProxyServer(Proxy(session, server.base_url, on_line=lines.append, har=writer)), session, lines
+
+
+_recordings: dict[str, Recording] = {}
+
+
+@pytest.fixture(scope="session")
+def record(tmp_path_factory: pytest.TempPathFactory):
+    """record(platform) -> the Recording of the suite's valid requests to its reference server."""
+    def make(platform: str) -> Recording:
+        if platform not in _recordings:
+            folder = tmp_path_factory.mktemp(f"recorded-{platform}")
+            har = folder / f"{platform}.har"
+            with start_in_thread(platform, test_hooks=True) as server:
+                document = target_document(platform, server.base_url, test_hooks=True)
+                secrets = from_document(document, where="<test>", default_name=platform).secrets()
+                proxy, session, lines = proxied(server, platform, har=har, secrets=secrets)
+                with proxy:
+                    send_suite_requests(platform, proxy.url, document)
+                    wait_for(session, len(lines) or 1)
+                    time.sleep(0.2)
+                proxy.proxy.har.close()
+            target_file = folder / f"{platform}.target.yaml"
+            write_target(target_file, {**document, "name": f"recorded-{platform}"})
+            _recordings[platform] = Recording(platform, har, session, lines, target_file)
+        return _recordings[platform]
+    return make
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save(document: dict, path: Path) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
