@@ -128,6 +128,7 @@ def markdown(document: dict[str, Any]) -> str:
     for t in document["targets"]:
         lines.append(f"| {md(t['name'])} | {md(t['api'])} | {md(t['base_url'])} | "
                      + " | ".join(str(t["totals"][k]) for k in KINDS) + " |")
+    lines += [f"\n**Hint**: {md(t['hint'])}" for t in document["targets"] if t.get("hint")]
     names = [t["name"] for t in document["targets"]]
     order, cells = matrix_from_document(document)
     lines += ["", "## Compatibility matrix", "", "| behaviour | " + " | ".join(md(n) for n in names) + " |",
@@ -139,6 +140,11 @@ def markdown(document: dict[str, Any]) -> str:
         if not chosen:
             continue
         lines += ["", f"## {title}", ""]
+        if kind == "error":  # one line for a target's checks that all erred alike (say, a closed port)
+            same = shared_errors(chosen)
+            for (target, message), count in same.items():
+                lines.append(f"- **{md(target)}**: {count} checks, each: {md(message)}")
+            chosen = [r for r in chosen if (r["target"], r["message"]) not in same]
         for r in chosen:
             note = " (accepted by the baseline)" if r["accepted_by_baseline"] else ""
             lines.append(f"- **{md(r['id'])}**{note}: {md(r['message'])}")
@@ -179,7 +185,18 @@ def summary_lines(recorder: Recorder) -> list[str]:
     for name in recorder.targets:
         counts = _counts(r for r in recorder.results if r["target"] == name)
         lines.append(f"{printable(name):<16} " + "  ".join(f"{k} {counts.get(k, 0)}" for k in KINDS))
+    same = shared_errors([r for r in recorder.results if r["outcome"] == "error"])
+    for (target, message), count in same.items():
+        lines.append(f"ERROR {printable(target)}: {count} checks, each: {printable(message)}")
     for r in recorder.results:
         if r["outcome"] in ("fail", "error") and not r["accepted_by_baseline"]:
-            lines.append(f"{SYMBOL[r['outcome']]} {printable(r['id'])}: {printable(r['message'])}")
+            if (r["target"], r["message"]) not in same:
+                lines.append(f"{SYMBOL[r['outcome']]} {printable(r['id'])}: {printable(r['message'])}")
     return lines
+
+
+def shared_errors(errors: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """(target, message) -> count, for the messages more than one erred check of a target shares:
+    an unreachable target is one line, not one per check."""
+    counts = Counter((r["target"], r["message"]) for r in errors)
+    return {key: n for key, n in counts.items() if n > 1}
