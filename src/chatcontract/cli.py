@@ -127,8 +127,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     except TargetError as exc:
         errors.print(f"chatcontract: the written file does not load: {exc}", highlight=False, soft_wrap=True)
         return EXIT_HARNESS
-    console.print(f"wrote {out}: replace each change-me value and placeholder id with one of your server, "
-                  f"then `chatcontract run --target {out} --profile fast`", highlight=False, soft_wrap=True)
+    console.print(printable(f"wrote {out}: replace each change-me value and placeholder id with one of your "
+                            f"server, then `chatcontract run --target {out} --profile fast` (filled-in examples: "
+                            f"{init.examples_dir() / 'targets'})"), markup=False, highlight=False, soft_wrap=True)
     return EXIT_OK
 
 

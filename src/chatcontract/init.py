@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -91,6 +92,12 @@ def _schema_text(*path: str) -> str:
     for key in path:
         node = node["properties"][key]
     return node.get("description", "")
+
+
+def examples_dir() -> Path:
+    """The example target files and CI workflow: the checkout's `examples/`, or the copy an
+    installed wheel carries beside the specs."""
+    return specs.data_root() / "examples"
 
 
 def target_file(platform: str, *, base_url: str = "http://127.0.0.1:8080", name: str | None = None) -> str:
