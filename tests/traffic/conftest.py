@@ -48,11 +48,14 @@ def send_suite_requests(platform: str, base_url: str, document: dict) -> None:
         wire.send(base_call(target, op.operation_id).changed(provoke, target.fixtures))
 
 
-def wait_for(session: Session, count: int, timeout_s: float = 10.0) -> None:
-    """The proxy checks after the answer has gone out: wait until `count` exchanges are in."""
+def settle(session: Session, quiet_s: float = 0.3, timeout_s: float = 10.0) -> None:
+    """The proxy checks after the answer has gone out: wait until no check has come in for `quiet_s`."""
     deadline = time.monotonic() + timeout_s
-    while session.count < count and time.monotonic() < deadline:
+    seen, since = session.count, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
         time.sleep(0.02)
+        if session.count != seen:
+            seen, since = session.count, time.monotonic()
 
 
 def proxied(server: RunningServer, platform: str, *, har: Path | None = None,
@@ -80,8 +83,7 @@ def record(tmp_path_factory: pytest.TempPathFactory):
                 proxy, session, lines = proxied(server, platform, har=har, secrets=secrets)
                 with proxy:
                     send_suite_requests(platform, proxy.url, document)
-                    wait_for(session, len(lines) or 1)
-                    time.sleep(0.2)
+                    settle(session)
                 proxy.proxy.har.close()
             target_file = folder / f"{platform}.target.yaml"
             write_target(target_file, {**document, "name": f"recorded-{platform}"})
