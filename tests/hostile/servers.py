@@ -192,8 +192,8 @@ def http_app(kind: str, other_host_url: str = "", echoed: list[dict] | None = No
             codings = BOMBS[kind]
             return Response(bomb(codings), media_type="application/json",
                             headers={"Content-Encoding": content_encoding(codings)})
-        if kind == "control-bytes":  # a 200 whose body (and a header) carry control bytes and markup
-            return Response(HOSTILE_TEXT, media_type="text/html", headers={"X-Note": "[bold]x[/bold]"})
+        if kind == "control-bytes":  # a 500 whose body (and a header) carry control bytes and markup
+            return Response(HOSTILE_TEXT, status_code=500, media_type="application/json", headers={"X-Note": "[bold]x[/bold]"})
         if kind == "redirect-loop":
             return RedirectResponse(str(request.url), status_code=302)
         if kind == "redirect-off-host":
