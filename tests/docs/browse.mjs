@@ -158,6 +158,7 @@ async function visit(spec) {
       }));
       seen.matrices = await matrices(page);
       if (spec.filters) seen.filters = await filtered(page, spec.filters);
+      if (spec.follow) seen.follow = await follow(page, spec.follow);
       // A reader opens each operation: its description, results and decisions render then.
       for (const summary of await page.$$(".swagger-ui .opblock:not(.is-open) .opblock-summary-control")) {
         await summary.click();
@@ -185,7 +186,6 @@ async function visit(spec) {
         }
         await page.screenshot({ path: spec.screenshot });
       }
-      if (spec.follow) seen.follow = await follow(page, spec.follow);
     } else if (spec.kind === "history") {
       seen.histories = await page.$$eval("section.cc-history", (sections) => sections.map((s) => ({
         target: s.getAttribute("data-target"),
