@@ -178,3 +178,17 @@ def test_docs_command_with_one_results_file_still_works(series: Path, tmp_path: 
     plugdj = next(m for m in re.findall(r'<table class="cc-matrix" data-platform="plugdj">.*?</table>', index, re.S))
     assert f"<th scope=\"col\">{FAULT_PLATFORM}</th>" in plugdj and "FAIL" in plugdj
     assert (out / f"{FAULT_PLATFORM}.openapi.yaml").is_file()
+
+
+def test_the_filter_knows_each_operations_error_names_as_the_wire_spells_them() -> None:
+    from chatcontract.docs import annotate, matrix
+
+    found = {}
+    for platform in ("sendbird", "agora", FAULT_PLATFORM):
+        spec = annotate.page_spec(site.environment(), platform, None)
+        found |= {o["operationId"]: o for o in matrix.operations_index(spec, platform, None)}
+    assert {"userNotFound", "400201", "400"} <= set(found["sendbirdListBlockedUsers"]["errors"])
+    assert {"notMember", "forbidden_op"} <= set(found["agoraMuteChatRoomMembers"]["errors"])
+    assert "reasonRequired" in found[FAULT_OPERATION]["errors"]
+    assert "reasonRequired" not in found["plugdjListMutes"]["errors"]
+    assert found[FAULT_OPERATION]["outcomes"] == []  # no run loaded: "not checked"

@@ -68,9 +68,23 @@ def view(results: Results, platform: str) -> dict[str, Any]:
     return {"platform": platform, "names": names, "rows": view_rows}
 
 
+# Members of an error example's body that name the error on the wire (agora `forbidden_op`,
+# Sendbird `400201`, Rocket.Chat `error-invalid-user`, plug.dj `notAuthorized`).
+_WIRE_NAMES = ("error", "errorType", "code", "status", "errormessage")
+
+
+def _wire_names(example: Any) -> list[str]:
+    value = example.get("value") if isinstance(example, dict) else None
+    if not isinstance(value, dict):
+        return []
+    return [str(value[k]) for k in _WIRE_NAMES
+            if isinstance(value.get(k), (str, int)) and not isinstance(value.get(k), bool) and len(str(value[k])) <= 120]
+
+
 def operations_index(spec: dict[str, Any], platform: str, results: Results | None) -> list[dict[str, Any]]:
-    """What the page's filter matches on, per operation: its id, method, path, summary, tag, the
-    names and statuses of its documented errors, and its checks' names and outcomes."""
+    """What the page's filter matches on, per operation: its id, method, path, summary, tag, its
+    documented errors (statuses, example names, the error names their bodies carry), and its
+    checks' names and outcomes."""
     found = []
     for op in specs.operations(platform):
         node = spec["paths"][op.path][op.method]
@@ -79,7 +93,9 @@ def operations_index(spec: dict[str, Any], platform: str, results: Results | Non
             if specs.is_error_status(str(code)):
                 errors.append(str(code))
                 for media in (response.get("content") or {}).values():
-                    errors.extend(media.get("examples") or {})
+                    for name, example in (media.get("examples") or {}).items():
+                        errors.extend([name, *_wire_names(example)])
+        errors = list(dict.fromkeys(errors))
         checked = results.operation(platform, op.operation_id) if results else []
         found.append({
             "operationId": op.operation_id, "method": op.method, "path": op.path, "summary": node.get("summary") or "",

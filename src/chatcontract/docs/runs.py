@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 from chatcontract import diff
 from chatcontract.docs import results as results_file
 from chatcontract.docs.results import Results, ResultsError
+from chatcontract.suite.outcomes import KINDS
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,6 @@ def _of_target(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 def timelines(runs: Sequence[Run]) -> list[Timeline]:
     """Per target name, its runs in the order given (oldest first), each diffed with the one before."""
-    from chatcontract.suite.outcomes import KINDS
-
     by_name: dict[str, Timeline] = {}
     last: dict[str, dict[str, Any]] = {}
     for run in runs:
