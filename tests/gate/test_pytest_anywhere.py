@@ -1,0 +1,82 @@
+"""Item 1: `pytest --target FILE` and `pytest --base-url URL --api NAME` run exactly the suite, the
+same checks as `chatcontract run`, from any folder, with the target file outside the checkout.
+
+Before the fix, from a folder of one's own pytest collected nothing (exit 5), and from the
+checkout with the target file elsewhere it collected every project test (~1,100) instead of the
+22 checks of a plug.dj target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatcontract.servers.serve import RunningServer
+from tests.gate.conftest import REPO, command, outcomes, said, target_file
+
+# A caller's project whose own pytest set-up would break or hijack the suite's run if it applied:
+# a conftest that fails on import, a test file of its own, and python_files the suite's
+# modules do not match.
+CALLER_FILES = {
+    "conftest.py": "raise RuntimeError('the caller\\'s conftest.py must not be loaded by the suite')\n",
+    "test_their_own.py": "def test_theirs():\n    assert False, 'the caller\\'s own test must not run'\n",
+    "pytest.ini": "[pytest]\npython_files = check_*.py\n",
+}
+
+
+def _caller_project(folder: Path) -> Path:
+    folder.mkdir()
+    for name, text in CALLER_FILES.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _local(ids: dict[str, str]) -> dict[str, str]:
+    """Test ids without the target name (which differs between a target file and --base-url)."""
+    return {i.partition("::")[2]: outcome for i, outcome in ids.items()}
+
+
+def test_pytest_target_from_a_folder_of_ones_own_runs_the_same_checks_as_chatcontract_run(
+        tmp_path: Path, faithful: RunningServer) -> None:
+    project = _caller_project(tmp_path / "their-project")
+    target = target_file(tmp_path, faithful.base_url)
+    plain = command(project, "pytest", "--target", str(target), "--profile", "fast",
+                    "--report-dir", str(tmp_path / "plain"), "-p", "no:cacheprovider")
+    assert plain.returncode == 0, said(plain)
+    run = command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--report-dir", str(tmp_path / "run"))
+    assert run.returncode == 0, said(run)
+    suite = outcomes(tmp_path / "run")
+    assert len(suite) > 10 and set(suite.values()) == {"pass"}
+    assert outcomes(tmp_path / "plain") == suite  # the same checks, the same outcomes
+    assert "test_theirs" not in plain.stdout and "RuntimeError" not in said(plain)
+
+
+def test_pytest_target_in_the_checkout_collects_the_suite_not_the_project_tests(
+        tmp_path: Path, faithful: RunningServer) -> None:
+    target = target_file(tmp_path, faithful.base_url)
+    listed = command(REPO, "pytest", "--target", str(target), "--co", "-q", "-p", "no:cacheprovider")
+    assert listed.returncode == 0, said(listed)
+    collected = [line for line in listed.stdout.splitlines() if "::" in line]
+    assert collected and all("[lounge::" in line for line in collected), collected[:5]  # no project test
+    run = command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--layer", "errors",
+                  "--report-dir", str(tmp_path / "run"))
+    errors = [line for line in collected if "::errors::" in line]
+    assert len(errors) == len(outcomes(tmp_path / "run")), said(run)
+
+
+def test_pytest_base_url_and_api_alone_check_a_server_seeded_like_the_reference_one(
+        tmp_path: Path, faithful: RunningServer) -> None:
+    project = _caller_project(tmp_path / "their-project")
+    plain = command(project, "pytest", "--base-url", faithful.base_url, "--api", "plugdj", "--profile", "fast",
+                    "--report-dir", str(tmp_path / "plain"), "-p", "no:cacheprovider")
+    assert plain.returncode == 0, said(plain)
+    target = target_file(tmp_path, faithful.base_url)
+    command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--report-dir", str(tmp_path / "run"))
+    assert _local(outcomes(tmp_path / "plain")).keys() == _local(outcomes(tmp_path / "run")).keys()
+    assert "fail" not in outcomes(tmp_path / "plain").values()
+
+
+def test_base_url_without_a_target_needs_one_platform(tmp_path: Path) -> None:
+    done = command(tmp_path, "run", "--base-url", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "--base-url without --target needs one --api NAME" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
