@@ -280,7 +280,24 @@ def _tls_paths(tls: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def load_target(path: Path, *, base_url: str | None = None) -> Target:
-    """Read and check one target file; `base_url` overrides the file's."""
+    """Read and check one target file; `base_url` overrides the file's. A file read once in this
+    process (`chatcontract run` checks it, then the suite loads it) is not parsed again unless
+    it changed."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _load_target(path, base_url, None)
+    return _load_target(path, base_url, (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@cache
+def _load_target_cached(path: Path, base_url: str | None, _identity: tuple[str, int, int]) -> Target:
+    return _load_target(path, base_url, None)
+
+
+def _load_target(path: Path, base_url: str | None, identity: tuple[str, int, int] | None) -> Target:
+    if identity is not None:
+        return _load_target_cached(path, base_url, identity)
     try:
         document = inputs.parse_yaml(inputs.read_text(path, "the target file"), str(path))
     except inputs.InputError as exc:

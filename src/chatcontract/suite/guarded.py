@@ -273,6 +273,7 @@ class GuardedTransport(httpx.HTTPTransport):
                 for chunk in response.stream:
                     body += chunk
                     if len(body) > MAX_BODY_BYTES:
+                        body.clear()  # the exception's traceback keeps this frame (hypothesis keeps failures)
                         raise _too_large(method, path, f"more than {MAX_BODY_BYTES} bytes")
             finally:
                 response.close()
@@ -287,9 +288,11 @@ class GuardedTransport(httpx.HTTPTransport):
             reason = getattr(failure, "verify_message", None) or failure.reason or "certificate verify failed"
             raise TLSVerificationFailed(f"TLS certificate verification failed for {request.url.host} ({reason}): "
                                         "give its CA as tls.ca_file in the target file", request=request) from None
-        check_decoded_size(response.headers, bytes(body), method, path)
+        content = bytes(body)
+        del body
+        check_decoded_size(response.headers, content, method, path)
         return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
-                              stream=httpx.ByteStream(bytes(body)))
+                              stream=httpx.ByteStream(content))
 
 
 def guarded_client(timeout: float = 10.0, *, verify: bool | ssl.SSLContext = True) -> httpx.Client:
