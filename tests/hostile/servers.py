@@ -156,6 +156,8 @@ def http_app(kind: str, other_host_url: str = "", echoed: list[dict] | None = No
     """A Starlette app answering every path and method the same hostile way (`echoed` collects
     what the echo kind received)."""
     echoed = [] if echoed is None else echoed
+    if kind in BOMBS:
+        bomb(BOMBS[kind])  # built now: built on the first request it would stall the loop past the probe's timeout
 
     async def answer(request: Request) -> Response:
         if kind == "html":
