@@ -125,7 +125,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     try:
         load_target(out)  # what it wrote must be a target file the suite accepts
     except TargetError as exc:
-        errors.print(f"chatcontract: the written file does not load: {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"chatcontract: the written file does not load: {printable(exc)}", markup=False, highlight=False,
+                     soft_wrap=True)
         return EXIT_HARNESS
     console.print(printable(f"wrote {out}: replace each change-me value and placeholder id with one of your "
                             f"server, then `chatcontract run --target {out} --profile fast` (filled-in examples: "
