@@ -96,9 +96,18 @@ class PlugState:
             now = self.clock.now_ms()
             unit = 1000 if self.faults.on("expires-in-ms") else 1
             full = self.faults.on("expires-full-length")
+            exact = self.faults.on("expires-fractional")  # TOLERATED: seconds with a fraction (decision 10)
+
+            def left(m: Any) -> float:
+                if full:
+                    return m.seconds
+                if exact:
+                    return round(max(0.0, min(m.seconds, (m.ends_at_ms - now) / self._second_ms)), 3)
+                return max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / self._second_ms)))
+
             return [
                 {
-                    "expires": (m.seconds if full else max(0, min(m.seconds, math.ceil((m.ends_at_ms - now) / self._second_ms)))) * unit,
+                    "expires": left(m) * unit,
                     "moderator": self.users[m.moderator_id]["username"],
                     "reason": m.reason,
                     "id": m.user_id,
