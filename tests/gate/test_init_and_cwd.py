@@ -1,0 +1,64 @@
+"""Items 13 and 14: `chatcontract init PLATFORM` writes a commented target file that the real
+loader accepts and that, filled in with a server's values, runs clean; and a run leaves nothing
+in the folder it was started from but the reports (no `.hypothesis/`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chatcontract import specs
+from chatcontract.servers.serve import RunningServer, target_document
+from chatcontract.targets import load_target, target_requirements
+from tests.gate.conftest import command, said
+
+
+@pytest.mark.parametrize("platform", specs.platforms())
+def test_init_writes_a_commented_target_file_the_loader_accepts(tmp_path: Path, platform: str) -> None:
+    done = command(tmp_path, "init", platform)
+    assert done.returncode == 0, said(done)
+    written = tmp_path / f"{platform}.target.yaml"
+    target = load_target(written)  # the real loader: shape, x-target identities and fixtures
+    assert target.api == platform
+    text = " ".join(written.read_text().split())
+    needs = target_requirements(platform)
+    optional = set(needs.get("optional", []))
+    for identity, purpose in needs["identities"].items():
+        assert " ".join(str(purpose).split())[:40] in text  # what each identity is for
+        assert (identity in target.credentials) == (identity not in optional)  # optional ones commented out
+    for fixture, schema in needs["fixtures"].items():
+        assert " ".join(schema["description"].split())[:40] in text
+        assert (fixture in target.fixtures) == (fixture not in optional)
+    again = command(tmp_path, "init", platform)
+    assert again.returncode == 2 and "exists" in again.stderr  # never overwrites without --force
+
+
+def test_an_init_file_filled_in_runs_clean_and_leaves_no_hypothesis_folder(
+        tmp_path: Path, faithful: RunningServer) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    done = command(work, "init", "plugdj", "--out", "ci/plugdj.target.yaml", "--base-url", faithful.base_url)
+    assert done.returncode == 0, said(done)
+    path = work / "ci" / "plugdj.target.yaml"
+    document = yaml.safe_load(path.read_text())
+    server = target_document("plugdj", faithful.base_url, test_hooks=True)
+    document.update(credentials=server["credentials"], fixtures=server["fixtures"], capabilities=server["capabilities"])
+    path.write_text(yaml.safe_dump(document))
+    run = command(work, "run", "--target", "ci/plugdj.target.yaml", "--profile", "fast")
+    assert run.returncode == 0, said(run)
+    # (.benchmarks is pytest-benchmark's, a plugin some environments have and chatcontract does not use)
+    assert sorted(p.name for p in work.iterdir() if p.name != ".benchmarks") == ["ci", "reports"]
+    assert not (work / ".hypothesis").exists()
+
+
+def test_plain_pytest_leaves_no_hypothesis_folder_either(tmp_path: Path, faithful: RunningServer) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    target = tmp_path / "lounge.target.yaml"
+    target.write_text(yaml.safe_dump(target_document("plugdj", faithful.base_url, test_hooks=True)))
+    done = command(work, "pytest", "--target", str(target), "--profile", "fast", "--layer", "semantics",
+                   "-p", "no:cacheprovider")
+    assert done.returncode == 0, said(done)
+    assert not (work / ".hypothesis").exists()
