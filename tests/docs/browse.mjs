@@ -155,6 +155,8 @@ async function visit(spec) {
         operations: document.querySelectorAll(".swagger-ui .opblock").length,
         open: document.querySelectorAll(".swagger-ui .opblock.is-open").length,
         bodies: document.querySelectorAll(".swagger-ui .opblock-body").length,
+        firstOperationTop: Math.round(document.querySelector(".swagger-ui .opblock").getBoundingClientRect().top + window.scrollY),
+        lastOperationBottom: Math.round([...document.querySelectorAll(".swagger-ui .opblock")].pop().getBoundingClientRect().bottom + window.scrollY),
       }));
       seen.matrices = await matrices(page);
       if (spec.filters) seen.filters = await filtered(page, spec.filters);

@@ -112,11 +112,14 @@ def _platform_views(results: Results | None) -> tuple[list[dict[str, Any]], list
 def _platform_page(env: Environment, platform: dict[str, Any], common: dict[str, Any], results: Results | None) -> str:
     name = platform["name"]
     context: dict[str, Any] = {**common, **platform, "current": name, "targets": [], "loose_problems": [],
-                               "matrix_view": None}
+                               "matrix_view": None, "target_words": []}
     if results is not None and results.by_platform.get(name):
         known = {op.operation_id for op in specs.operations(name)}
         loose = results.not_per_operation(name, known)
         context["targets"] = results.targets(name)
+        context["target_words"] = [
+            {"name": t["name"], "word": status([r for r in results.by_platform[name] if r["target"] == t["name"]])}
+            for t in context["targets"]]
         context["loose_problems"] = [annotate.shown(r) for r in loose if r["outcome"] != "pass"]
         context["matrix_view"] = matrix.view(results, name)
     spec = annotate.page_spec(env, name, results)
