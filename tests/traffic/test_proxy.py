@@ -172,3 +172,16 @@ def test_a_bad_target_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main_proxy(target, report_dir=tmp_path / "r", stdout=io.StringIO(), stderr=err) == 2
     assert len(err.getvalue().splitlines()) == 1
+
+
+def test_a_verdict_line_carries_no_control_byte_a_server_sent(tmp_path: Path) -> None:
+    """A body full of terminal escapes (clear screen, bell, NUL) is quoted escaped, on one line."""
+    with HostileServers(kinds=("control-bytes",)) as hostile:
+        target = tmp_path / "t.target.yaml"
+        write_target(target, target_document("sendbird", hostile.url("control-bytes"), False))
+        thread, state, out, err = _serve_in_thread(tmp_path, target, max_exchanges=1)
+        httpx.get(state["url"] + "/v3/users/alice/block", trust_env=False, timeout=10)
+        thread.join(20)
+    assert state["code"] == 1
+    [verdict] = [l for l in out.getvalue().splitlines() if l.startswith("FAIL ")]
+    assert "\\x1b[2J" in verdict and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in out.getvalue().replace("\n", ""))
