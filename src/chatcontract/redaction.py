@@ -48,7 +48,7 @@ def register(secrets: Iterable[str]) -> None:
         if new <= _secrets:
             return
         _secrets.update(new)
-    _pattern.cache_clear()
+    _patterns.cache_clear()
 
 
 def _hex(value: str) -> str:
@@ -96,22 +96,27 @@ def base64_fragments(secret: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _pattern() -> re.Pattern[str] | None:
+def _patterns() -> tuple[list[re.Pattern[str]], list[str]]:
+    """One pattern per secret, longest first (a pattern each is several times faster than one
+    alternation of all: each gets re's first-character scan), and the base64 fragments, matched
+    as plain substrings."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
-    if not secrets:
-        return None
-    alternatives = ["".join(_char(c) for c in s) for s in secrets]
-    alternatives += sorted({re.escape(f) for s in secrets for f in base64_fragments(s)}, key=len, reverse=True)
-    return re.compile("|".join(alternatives))
+    fragments = sorted({f for s in secrets for f in base64_fragments(s)}, key=len, reverse=True)
+    return [re.compile("".join(_char(c) for c in s)) for s in secrets], fragments
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret, in every form, replaced by `<redacted>`."""
-    pattern = _pattern()
-    if pattern is None or not text:
+    if not text:
         return text
-    return pattern.sub(REDACTED, text)
+    patterns, fragments = _patterns()
+    for pattern in patterns:
+        text = pattern.sub(REDACTED, text)
+    for fragment in fragments:
+        if fragment in text:
+            text = text.replace(fragment, REDACTED)
+    return text
 
 
 def clip(text: str, limit: int) -> str:
