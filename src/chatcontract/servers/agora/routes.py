@@ -16,6 +16,10 @@ Order of checks, the same for all five operations:
    more than 60 usernames → 400 `invalid_parameter`;
 6. the chat room (404 `resource_not_found`), then membership (400 `forbidden_op`), then the change.
 
+Both URL forms of the spec (`x-url-forms`) are served by the one route: `/{org_name}/{app_name}/…`
+and `/app-id/{app_id}/…`, whose first segment is the app-id form's literal. On the app-id form the
+success envelope carries the members that form lists (none: the Shengwang page's reading).
+
 Faults (servers/agora/faults.yaml) that change this edge are marked `# fault:`; off by default.
 """
 
@@ -30,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from chatcontract import specs
 from chatcontract.servers.agora import errors
 from chatcontract.servers.agora.state import INT64_MAX, AgoraProblem, AgoraState
 from chatcontract.servers.core.app import route
@@ -39,6 +44,17 @@ from chatcontract.servers.core.validation import NO_BODY, OperationContract, Req
 
 ROOM = "/{org_name}/{app_name}/chatrooms/{chatroom_id}"
 JSON = "application/json"
+ENVELOPE_MEMBERS = ("organization", "application", "applicationName")  # those x-url-forms may leave out
+
+
+def url_forms() -> dict[str, dict[str, Any]]:
+    """The spec's URL forms (`x-url-forms.forms`): form name -> its data."""
+    return specs.load_spec("agora")["x-url-forms"]["forms"]
+
+
+def app_id_segment() -> str:
+    """The literal first segment of the app-id form, from the spec."""
+    return next(form["org_name"] for form in url_forms().values() if "org_name" in form)
 
 
 @dataclass
@@ -52,6 +68,8 @@ class Call:
     room_id: str
     app: dict[str, str]
     request: Request
+    form: str = "org-app"
+    keep: tuple[str, ...] = ENVELOPE_MEMBERS  # the envelope members this form's answers carry
 
     def fail(self, name: str, subject: str = "") -> VendorError:
         return errors.failure(name, self.now_ms, self.started, subject)
@@ -62,10 +80,14 @@ class Call:
         raw = self.request.scope.get("raw_path") or url.path.encode()
         path = raw.decode("latin-1").split("?", 1)[0]
         tail = path.split("/", 3)[3] if path.count("/") >= 3 else ""
-        return JSONResponse(errors.ok(
+        body = errors.ok(
             data, action=self.request.method.lower(), app=self.app, uri=f"{url.scheme}://{url.netloc}{path}",
             path="/" + tail, now_ms=self.now_ms, started=self.started,
-        ))
+        )
+        for member in ENVELOPE_MEMBERS:
+            if member not in self.keep:
+                body.pop(member, None)
+        return JSONResponse(body)
 
 
 def _media_type(request: Request) -> str | None:
@@ -92,7 +114,9 @@ def routes(state: AgoraState, auth: Authenticator) -> list[Route]:
         started, now_ms = time.perf_counter(), state.clock.now_ms()
         if state.faults.on("server-error-on-non-numeric-room") and not request.path_params["chatroom_id"].isdigit():
             raise errors.failure("web_application", now_ms, started)  # fault: the room ID parsed as a number
-        org, app_name = request.path_params["org_name"], request.path_params["app_name"]
+        literal = app_id_segment()
+        form = "app-id" if request.path_params["org_name"] == literal else "org-app"
+        org, app_name = state.app_key(request.path_params["org_name"], request.path_params["app_name"], literal)
         who = auth.caller(request)
         if not who.ok and operation == "agoraListChatRoomMutes" and state.faults.on("auth-not-enforced-on-list"):
             who = type(who)("admin", missing=False)  # fault: the list answers without a valid token
@@ -108,7 +132,12 @@ def routes(state: AgoraState, auth: Authenticator) -> list[Route]:
             state.admit(org, app_name, operation)
         except AgoraProblem as exc:
             raise errors.failure(exc.name, now_ms, started, exc.subject) from None
-        call = Call(started, now_ms, org, app_name, request.path_params["chatroom_id"], app, request)
+        keep = tuple(pointer.lstrip("/") for pointer in url_forms()[form]["envelope-members"])
+        if form == "app-id" and state.faults.on("app-id-envelope-full"):  # fault (tolerated): Agora's page
+            keep = ENVELOPE_MEMBERS
+        if form == "org-app" and state.faults.on("envelope-without-org-fields"):  # fault
+            keep = ()
+        call = Call(started, now_ms, org, app_name, request.path_params["chatroom_id"], app, request, form, keep)
         if _bad_url(request):
             raise call.fail("illegal_argument")
         problem = contracts[operation].check_params(request)
@@ -151,6 +180,8 @@ def routes(state: AgoraState, auth: Authenticator) -> list[Route]:
         assert body is not NO_BODY
         duration = body["mute_duration"]
         if duration > INT64_MAX:  # the schema's `format: int64`, which JSON Schema does not check
+            raise call.fail("illegal_argument")
+        if duration == 0 and state.faults.on("zero-duration-refused"):  # fault (tolerated): 0 not taken
             raise call.fail("illegal_argument")
         try:
             data = state.mute(call.org, call.app_name, call.room_id, [str(u) for u in body["usernames"]], int(duration))

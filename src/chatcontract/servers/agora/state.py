@@ -25,6 +25,7 @@ from chatcontract.servers.core.clock import Clock
 from chatcontract.servers.core.faults import Faults
 
 PERMANENT = -1  # `mute_duration` -1 mutes for good; the list then shows `expire: -1` (§6 point 20)
+CANCEL = 0  # `mute_duration` 0 cancels the mute ([EM-doc] chat-room mute page, decision in specs/agora.yaml)
 INT64_MAX = 2**63 - 1  # `mute_duration` and `expire` are Java longs (`format: int64`)
 
 
@@ -51,6 +52,7 @@ class App:
     app_name: str
     application: str
     rooms: dict[str, ChatRoom]
+    app_id: str = ""  # the App ID that names the app on the app-id URL form
 
     def info(self) -> dict[str, str]:
         return {"org_name": self.org_name, "app_name": self.app_name, "application": self.application}
@@ -89,7 +91,7 @@ class AgoraState:
                     shared: dict[str, int] = {}
                     for room in rooms.values():
                         room.mutes = shared
-                self.apps[key] = App(key[0], key[1], str(app["application"]), rooms)
+                self.apps[key] = App(key[0], key[1], str(app["application"]), rooms, str(app.get("app_id", "")))
             # identity name -> (the App Key its token was issued for, expiry in Unix ms or None)
             self.tokens: dict[str, tuple[tuple[str, str], int | None]] = {
                 name: (app_keys[ident["app"]], ident.get("expires_at")) for name, ident in self._seed["identities"].items()
@@ -97,6 +99,16 @@ class AgoraState:
             self.calls: dict[tuple[str, str, str], deque[int]] = {}
 
     # --- authentication and limits -------------------------------------------------------------
+
+    def app_key(self, first: str, second: str, app_id_segment: str) -> tuple[str, str]:
+        """The (org_name, app_name) the URL's first two segments name: themselves on the org/app
+        form; on the app-id form (`first` is the form's literal segment) the app with that App ID,
+        or the segments as they are when no app has it (then no token is valid there)."""
+        if first != app_id_segment:
+            return first, second
+        with self.lock:
+            return next(((a.org_name, a.app_name) for a in self.apps.values() if a.app_id and a.app_id == second),
+                        (first, second))
 
     def is_well_formed(self, token: str) -> bool:
         return bool(self._well_formed.fullmatch(token))
@@ -168,6 +180,15 @@ class AgoraState:
                 raise AgoraProblem("not_member", ", ".join(outsiders))
             self._expire(room)
             now = self.clock.now_ms()
+            if duration_ms == CANCEL and not self.faults.on("zero-duration-mutes-for-good"):  # fault: 0 as -1
+                # `0` cancels the mute ([EM-doc] chat-room mute page): off the list, a mute that ends now.
+                if self.faults.on("zero-duration-keeps-mute"):  # fault: answered, but nothing changes
+                    return [{"result": True, "expire": now, "user": user} for user in users]
+                for user in users:
+                    room.mutes.pop(user, None)
+                return [{"result": True, "expire": now, "user": user} for user in users]
+            if duration_ms == CANCEL:
+                duration_ms = PERMANENT
             expire = PERMANENT if duration_ms == PERMANENT else min(now + duration_ms, INT64_MAX)
             if duration_ms != PERMANENT and self.faults.on("duration-as-seconds"):  # fault: ms read as s
                 expire = min(now + duration_ms * 1000, INT64_MAX)

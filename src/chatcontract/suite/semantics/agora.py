@@ -11,6 +11,12 @@ so. The room-wide mute (`…/ban`) is not in the model: it must leave the list e
 was. Targets without reset start from what they list; targets without the clock hook skip
 expiry (mute lengths are a minute or more, so nothing runs out), reported as skipped.
 
+A mute with `mute_duration` 0 cancels the mute (Easemob, decision in specs/agora.yaml): the user
+is never expected on the list after it, and its `expire` is not checked; a documented refusal
+that changes nothing is accepted too. The envelope members the target's URL form carries
+(`x-url-forms`: all three on the org/app form, none required on the app-id form) are asserted on
+every 200.
+
 A list must name a user once, even after a repeated mute. Partial targets: every behaviour needs
 the list (the read back) and the operations it calls; the rest runs. Clean-up (every example):
 each room's list is set back to what the start read (users muted since are unmuted, users then
@@ -31,12 +37,14 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from chatcontract import specs
 from chatcontract.suite.semantics import CLOCK, ModelMachine, doc
 
 P = "agora"
 MUTE, LIST, UNMUTE = "agoraMuteChatRoomMembers", "agoraListChatRoomMutes", "agoraUnmuteChatRoomMembers"
 MUTE_ALL, UNMUTE_ALL = "agoraMuteAllChatRoomMembers", "agoraUnmuteAllChatRoomMembers"
 PERMANENT = -1
+CANCEL = 0  # `mute_duration` 0 cancels the mute (the spec's decision on it)
 MAX_USERS = 60  # "up to 60 members" per mute or unmute call ([AG-doc], [EM-doc] tables)
 DURATIONS_MS = [60_000, 3_600_000, 86_400_000]  # a minute, an hour, a day: never run out unaided
 SKEW_MS = 5_000  # clock skew and processing time allowed between this machine and the target
@@ -57,6 +65,7 @@ LIST_ANSWERS = "semantics: list answers"
 NON_MEMBER = "semantics: non-member refused, nothing muted"
 AT_MOST_60 = "semantics: at most 60 users per call"
 ENVELOPE = "semantics: the envelope names the org and app called"
+ZERO = "semantics: mute_duration 0 cancels the mute"
 NO_DUPS = "semantics: no duplicates after a repeated action"
 LIVE = "semantics: the list names no ended mute"
 # The callers that must be refused on every operation (x-target identities; the last two optional).
@@ -72,7 +81,15 @@ NEEDS = {READ_BACK: (MUTE, LIST), UNMUTE_BACK: (MUTE, UNMUTE, LIST), REPEAT: (MU
          CALLERS: (MUTE, LIST), ROOMS: (MUTE, UNMUTE, LIST), AUTHZ: (LIST,), ENDS: (MUTE, LIST, CLOCK),
          EXPIRE: (MUTE, LIST), FOREVER: (MUTE, UNMUTE, LIST), MUTE_ALL_APART: (MUTE_ALL, UNMUTE_ALL, LIST),
          LIST_ANSWERS: (LIST,), NON_MEMBER: (MUTE, LIST), AT_MOST_60: (MUTE, UNMUTE, LIST), ENVELOPE: (LIST,),
-         NO_DUPS: (MUTE, LIST), LIVE: (LIST,)}
+         NO_DUPS: (MUTE, LIST), LIVE: (LIST,), ZERO: (MUTE, LIST)}
+
+
+def url_form(fixtures: dict[str, Any]) -> dict[str, Any]:
+    """The spec's URL form (`x-url-forms`) the target is on: the one whose `org_name` its
+    `org_name` fixture equals, else the default."""
+    forms = specs.load_spec(P)["x-url-forms"]
+    found = [f for f in forms["forms"].values() if f.get("org_name") == fixtures.get("org_name")]
+    return found[0] if found else forms["forms"][forms["default"]]
 
 
 @dataclass(frozen=True)
@@ -166,14 +183,24 @@ class Machine(ModelMachine):
             self.dirty.add((overrides.get("path") or {}).get("chatroom_id", self.fixtures["chatroom_id"]))
         response, body = super().call(operation_id, **overrides)
         if response.status_code == 200 and isinstance(body, dict):
-            # envelope.schema.json ([AG-doc] response tables): `organization` and `applicationName`
-            # are the `org_name` and `app_name` path segments of the call.
-            below_base = response.request.url.path[len(urlsplit(self.target.base_url).path.rstrip("/")):]
-            org, app = below_base.split("/")[1:3]  # a base URL may carry a path prefix
-            self.expect(ENVELOPE, (body.get("organization"), body.get("applicationName")) == (org, app),
-                        f"{operation_id} on /{org}/{app}/… answered organization={body.get('organization')!r}, "
-                        f"applicationName={body.get('applicationName')!r}", doc(P, operation_id, "responses", "200"))
+            self.check_envelope(operation_id, response, body)
         return response, body
+
+    def check_envelope(self, operation_id: str, response: httpx.Response, body: dict[str, Any]) -> None:
+        """The members the URL form's envelope carries (`x-url-forms`, decision on URL forms); on
+        the org/app form `organization` and `applicationName` are the URL's org and app names
+        ([AG-doc] response tables). The app-id form's URL names neither, so nothing is compared."""
+        members = url_form(self.fixtures)["envelope-members"]
+        if not members:
+            return
+        missing = [m for m in members if m.lstrip("/") not in body]
+        self.expect(ENVELOPE, not missing, f"{operation_id} on the org/app URL form answered an envelope without "
+                    f"{', '.join(m.lstrip('/') for m in missing)}", doc(P, operation_id, "responses", "200"))
+        below_base = response.request.url.path[len(urlsplit(self.target.base_url).path.rstrip("/")):]
+        org, app = below_base.split("/")[1:3]  # a base URL may carry a path prefix
+        self.expect(ENVELOPE, (body.get("organization"), body.get("applicationName")) == (org, app),
+                    f"{operation_id} on /{org}/{app}/… answered organization={body.get('organization')!r}, "
+                    f"applicationName={body.get('applicationName')!r}", doc(P, operation_id, "responses", "200"))
 
     def hook(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A test-hook call on the wire's connection (a fresh client per call costs ~50 ms)."""
@@ -276,6 +303,9 @@ class Machine(ModelMachine):
             self.permanent_mute(2)
         if can(ENDS):
             self.mute_until_it_runs_out(3, 0)
+        if can(ZERO):
+            self.zero_cancels(0, True)
+            self.zero_cancels(1, False)
         shared = [u for u in self.fixtures["other_chatroom_members"] if u in members]
         if shared and can(ROOMS):
             self.rooms_are_apart(shared[0])
@@ -361,6 +391,28 @@ class Machine(ModelMachine):
             self.expect(ENDS, user not in listed,
                         f"{user} muted for {length} ms is still listed (expire {listed.get(user)}) after that time",
                         doc(P, MUTE, "requestBody"))
+        self.check_listed(room, listed)
+
+    @precondition(lambda self: self.can_run(ZERO))
+    @rule(index=st.integers(0, 3), muted_first=st.booleans())
+    def zero_cancels(self, index: int, muted_first: bool) -> None:
+        """`mute_duration` 0 cancels the mute (decision on it): afterwards the user is not on the
+        list, muted before or not. A documented refusal (4xx) must change nothing."""
+        room = self.rooms[0]
+        user = self.pool(room)[index]
+        if muted_first:
+            self.mute_users(room, [user], DURATIONS_MS[1])
+        response, body = self.call(MUTE, path=self.at(room), body={"usernames": [user], "mute_duration": CANCEL})
+        self.expect(ZERO, response.status_code == 200 or 400 <= response.status_code < 500,
+                    f"muting {user} with mute_duration 0 answered {response.status_code}",
+                    doc(P, MUTE, "x-decisions", 2))
+        if response.status_code == 200:
+            self.forget(room, user, ZERO)
+        listed = self.listing(room)
+        if response.status_code == 200:
+            self.expect(ZERO, user not in listed,
+                        f"{user} is listed (expire {listed.get(user)!r}) after a mute with mute_duration 0, which "
+                        f"cancels the mute", doc(P, MUTE, "x-decisions", 2))
         self.check_listed(room, listed)
 
     def rooms_are_apart(self, user: str) -> None:
