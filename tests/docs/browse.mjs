@@ -161,6 +161,12 @@ async function visit(spec) {
       seen.matrices = await matrices(page);
       if (spec.filters) seen.filters = await filtered(page, spec.filters);
       if (spec.follow) seen.follow = await follow(page, spec.follow);
+      await page.click('.cc-summary a[href="#decisions"]');
+      await page.waitForTimeout(200);
+      seen.decisionsLink = await page.evaluate(() => {
+        const heading = document.getElementById("decisions");
+        return { open: heading?.closest("details")?.open === true, visible: heading ? window.__ccInView(heading) : false };
+      });
       // A reader opens each operation: its description, results and decisions render then.
       for (const summary of await page.$$(".swagger-ui .opblock:not(.is-open) .opblock-summary-control")) {
         await summary.click();

@@ -50,6 +50,8 @@ def seen(site: Path, failing_results: Path, browse, once) -> dict[str, Any]:
             if platform == FAULT_PLATFORM:
                 page |= {"screenshot": str(SCREENSHOT), "focus": ".opblock:has(.cc-row-fail)", "filters": FILTERS,
                          "downloads": True}
+            if platform == "agora":  # tags with spaces ("Chat room mute all") and wire error names
+                page |= {"filters": [{"text": "agoraUnmuteAllChatRoomMembers"}, {"text": "forbidden_op"}]}
             pages.append(page)
         (folder / "seen.json").write_text(json.dumps(browse(pages)))
 
@@ -82,6 +84,7 @@ def test_platform_page_shows_every_operation_with_vendor_page_and_decisions(seen
                 assert f"Decision {d.ambiguity}." in block["text"], f"{op_id} hides decision {d.ambiguity}"
     assert page["decisionsHeading"] == f"Decisions ({len(decisions.of_platform(platform))})"
     assert page["decisionsAnchor"], "the page's 'recorded decisions' link has no target"
+    assert page["decisionsLink"] == {"open": True, "visible": True}, "the 'recorded decisions' link left them folded"
 
 
 def test_failing_result_appears_on_its_operation(seen, failures) -> None:
@@ -149,6 +152,15 @@ def test_filter_hides_operations_that_do_not_match(seen) -> None:
     assert visible(text="no-such-operation") == []
     assert shown[json.dumps({"text": "no-such-operation"})]["count"] == f"0 of {len(every)} operations match"
     assert visible() == every
+
+
+def test_filter_finds_operations_under_tags_with_spaces_and_by_wire_error_name(seen) -> None:
+    filters = {f["text"]: f["visible"] for f in seen["by_name"]["agora"]["filters"]}
+    assert filters["agoraUnmuteAllChatRoomMembers"] == ["agoraUnmuteAllChatRoomMembers"]
+    spec = bundle.dereferenced("agora")
+    with_error = [op.operation_id for op in specs.operations("agora")
+                  if '"forbidden_op"' in json.dumps(spec["paths"][op.path][op.method]["responses"])]
+    assert filters["forbidden_op"] == with_error and 0 < len(with_error) < len(list(specs.operations("agora")))
 
 
 def test_download_links_deliver_the_bundled_spec(seen) -> None:

@@ -36,7 +36,8 @@
     supportedSubmitMethods: [],      // no "Try it out": the servers are the vendors' real hosts
     validatorUrl: null,              // no badge fetched from the online validator
     useUnsafeMarkdown: true,         // keep the classes of the site's own (escaped) result tables
-    showExtensions: false
+    showExtensions: false,
+    onComplete: openTarget           // #decisions lives in the rendered spec: open it once it is there
   });
 
   // ------------------------------------------------------------------ the check a link points at
