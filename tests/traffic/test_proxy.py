@@ -69,6 +69,8 @@ def test_the_sdk_tests_pass_through_the_proxy_and_every_answer_is_documented() -
     sendbird = [r["message"] for r in proxies["sendbird"][1].recorder.results if r["side"] == "client"]
     assert any("query parameter limit = '0'" in m for m in sendbird)  # test_limit_out_of_range_raises_400113
     assert any("request body is required" in m for m in sendbird)  # test_block_without_a_request_object_raises_400105
+    rocketchat = [r["message"] for r in proxies["rocketchat"][1].recorder.results if r["side"] == "client"]
+    assert any("query parameter x is not documented" in m for m in rocketchat)  # test_unencoded_query_value_becomes_...
 
 
 @pytest.mark.parametrize("platform, fault, operation", [

@@ -171,6 +171,18 @@ def _contract(platform: str, operation_id: str) -> validation.OperationContract:
     return validation.OperationContract(platform, operation_id)
 
 
+@cache
+def _extra_parameter_error(platform: str, operation_id: str) -> str | None:
+    """The documented error an undocumented parameter provokes (`x-trigger: param-extra`), if any."""
+    return next((name for op, _, name, example in decisions.documented_errors(platform)
+                 if op.operation_id == operation_id and example.get("x-trigger") == "param-extra"), None)
+
+
+def _query_credentials(platform: str) -> set[str]:
+    return {str(s.get("name")) for s in specs.security_schemes(platform).values()
+            if s.get("type") == "apiKey" and s.get("in") == "query"}
+
+
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 
 
@@ -221,6 +233,13 @@ def request_problems(op: specs.Operation, exchange: Exchange, path_params: dict[
             if not _is_open(part, str(error.validator), open_parts):
                 problems.append(f"{param.location} parameter {param.name} = {clip(repr(raw), 80)}: {clip(error.message, 160)}")
                 break
+    extra = _extra_parameter_error(op.platform, op.operation_id)
+    if extra is not None:  # the operation documents that it rejects undocumented parameters
+        known = contract.param_names("query") | _query_credentials(op.platform)
+        for name in dict.fromkeys(k for k, _ in sources["query"].multi_items()):
+            if name not in known and not _is_open(f"query.{name}", "additionalProperties", open_parts):
+                problems.append(f"query parameter {clip(name, 60)} is not documented (the operation answers an "
+                                f"undocumented parameter with its documented error {extra})")
     if exchange.request_truncated:
         problems.append(f"the request body is larger than the {MAX_BODY_BYTES // (1024 * 1024)} MiB chatcontract reads")
         return problems, validation.NO_BODY
