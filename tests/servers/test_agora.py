@@ -73,6 +73,14 @@ def test_a_fresh_room_has_an_empty_mute_list(api, seed) -> None:
     assert body["data"] == [] and body["organization"] == "chatcontract" and body["applicationName"] == "moderation"
 
 
+def test_mute_duration_zero_cancels_the_mute(api, seed) -> None:
+    # Easemob's chat-room mute page: "`0` 表示取消禁言" (decision on `mute_duration` 0).
+    _mute(api, seed, ["member01", "member02"], DAY_MS)
+    body = _mute(api, seed, ["member01", "member03"], 0)
+    assert [(e["user"], e["result"]) for e in body["data"]] == [("member01", True), ("member03", True)]
+    assert _listed(api, seed) == {"member02": _listed(api, seed)["member02"]}
+
+
 def test_mute_reports_and_lists_expire_as_now_plus_duration(api, seed) -> None:
     body = _mute(api, seed, ["member01", "member02"], DAY_MS)
     assert [(e["user"], e["result"]) for e in body["data"]] == [("member01", True), ("member02", True)]
