@@ -226,3 +226,20 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, api, kwargs, says: str
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     code, _, out, err = _check(tmp_path / "absent.har", tmp_path, "sendbird")
     assert "cannot read the HAR file" in _one_line(code, out, err)
+
+
+def test_odd_but_valid_entries_are_judged_not_crashed_on(record, tmp_path: Path) -> None:
+    """Non-ASCII header values, a URL that is no URL, a status of 0 (the browser gave up)."""
+    document = load(record("sendbird").har)
+    entries = document["log"]["entries"]
+    entries[0]["response"]["headers"].append({"name": "X-Note", "value": "ünïcode ☃"})
+    entries[0]["request"]["headers"].append({"name": "X-Client", "value": "naïve"})
+    odd = copy.deepcopy(entries[1])
+    odd["request"]["url"] = "not a url at all"
+    gave_up = copy.deepcopy(entries[1])
+    gave_up["response"]["status"] = 0
+    entries += [odd, gave_up]
+    code, results, _, err = _check(save(document, tmp_path / "odd.har"), tmp_path, "sendbird")
+    outcomes = [r["outcome"] for r in results["results"]]
+    assert code == 0 and outcomes[0] == "pass" and outcomes[-2:] == ["skip", "skip"], err
+    assert "no response" in results["results"][-1]["message"]

@@ -53,12 +53,17 @@ class Exchange:
         return urlsplit(self.url).query
 
     def request_header(self, name: str) -> str | None:
-        return httpx.Headers(self.request_headers).get(name)
+        return httpx.Headers(_raw(self.request_headers)).get(name)
 
     def response(self) -> httpx.Response:
         """The response as the suite's checks take it (no request attached: nothing is re-sent)."""
         headers = [(k, v) for k, v in self.response_headers if k.lower() not in WIRE_HEADERS]
-        return httpx.Response(self.status, headers=headers, content=self.response_body)
+        return httpx.Response(self.status, headers=_raw(headers), content=self.response_body)
+
+
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Header pairs as bytes (a recorded value need not be ASCII, which httpx would refuse as text)."""
+    return [(k.encode("utf-8", "replace"), v.encode("utf-8", "replace")) for k, v in headers]
 
 
 def capped(body: bytes, limit: int = MAX_BODY_BYTES) -> tuple[bytes, bool]:
