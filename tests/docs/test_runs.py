@@ -67,6 +67,9 @@ def test_equal_labels_are_told_apart_by_their_paths(series: Path, tmp_path: Path
     _, implementations = runs.combine(loaded)
     assert [i.column for i in implementations] == [f"{FAULT_PLATFORM} (tenant-a/prod)",
                                                    f"{FAULT_PLATFORM} (tenant-b/prod)"]
+    # A file and a folder of the same name side by side: their paths, as written.
+    c = _copy(series, FIXED, tmp_path / "tenant-a" / "prod.json")
+    assert [r.label for r in runs.load([c, a])] == ["prod.json", "prod/results.json"]
 
 
 def _one_line(exc: pytest.ExceptionInfo) -> str:

@@ -86,6 +86,8 @@ def _labels(files: list[Path]) -> list[str]:
             rest = rest.parent if rest.name == "results.json" else rest.with_suffix("")
             label = rest.as_posix() if str(rest) != "." else str(file)
         out.append(label)
+    if len(set(out)) != len(out):  # a/x.json beside a/x/results.json: the paths as they are
+        out = [f.relative_to(root).as_posix() for f in resolved]
     return out
 
 
