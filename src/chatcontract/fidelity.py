@@ -46,7 +46,7 @@ def public_url(url: Any) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     return (parts.scheme in ("http", "https") and "." in host and host not in ("localhost",)
-            and not host.startswith(("127.", "10.", "192.168.")) and "/shared/" not in parts.path)
+            and not host.startswith(("127.", "10.", "192.168.")) and "shared/research" not in parts.path)
 
 
 def resolve(where: str) -> Any:
