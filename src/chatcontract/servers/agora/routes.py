@@ -44,7 +44,6 @@ from chatcontract.servers.core.validation import NO_BODY, OperationContract, Req
 
 ROOM = "/{org_name}/{app_name}/chatrooms/{chatroom_id}"
 JSON = "application/json"
-ENVELOPE_MEMBERS = ("organization", "application", "applicationName")  # those x-url-forms may leave out
 
 
 def url_forms() -> dict[str, dict[str, Any]]:
@@ -55,6 +54,16 @@ def url_forms() -> dict[str, dict[str, Any]]:
 def app_id_segment() -> str:
     """The literal first segment of the app-id form, from the spec."""
     return next(form["org_name"] for form in url_forms().values() if "org_name" in form)
+
+
+def org_app_members() -> tuple[str, ...]:
+    """The envelope members the org/app form requires (its `envelope` schema in x-url-forms),
+    which this server leaves out on the app-id form (the Shengwang page's envelope)."""
+    document, schema, _ = specs.deref(specs.spec_path("agora"), url_forms()["org-app"]["envelope"])
+    return tuple(schema["required"])
+
+
+ENVELOPE_MEMBERS = org_app_members()
 
 
 @dataclass
@@ -132,7 +141,7 @@ def routes(state: AgoraState, auth: Authenticator) -> list[Route]:
             state.admit(org, app_name, operation)
         except AgoraProblem as exc:
             raise errors.failure(exc.name, now_ms, started, exc.subject) from None
-        keep = tuple(pointer.lstrip("/") for pointer in url_forms()[form]["envelope-members"])
+        keep = ENVELOPE_MEMBERS if form == "org-app" else ()
         if form == "app-id" and state.faults.on("app-id-envelope-full"):  # fault (tolerated): Agora's page
             keep = ENVELOPE_MEMBERS
         if form == "org-app" and state.faults.on("envelope-without-org-fields"):  # fault
