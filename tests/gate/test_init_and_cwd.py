@@ -31,8 +31,13 @@ def test_init_writes_a_commented_target_file_the_loader_accepts(tmp_path: Path, 
     for fixture, schema in needs["fixtures"].items():
         assert " ".join(schema["description"].split())[:40] in text
         assert (fixture in target.fixtures) == (fixture not in optional)
-    again = command(tmp_path, "init", platform)
-    assert again.returncode == 2 and "exists" in again.stderr  # never overwrites without --force
+
+
+def test_init_never_overwrites_a_file_without_force(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("api: plugdj\n")
+    again = command(tmp_path, "init", "plugdj", "--out", "mine.yaml")
+    assert again.returncode == 2 and "exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "mine.yaml").read_text() == "api: plugdj\n"
 
 
 def test_an_init_file_filled_in_runs_clean_and_leaves_no_hypothesis_folder(
