@@ -35,7 +35,7 @@ from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
 from chatcontract.suite.guarded import ResponseTooLarge, guarded_client, probe
 from chatcontract.suite.wire import FixtureError, Wire, base_call
-from chatcontract.targets import NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
+from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
 
 SUITE_DIR = Path(__file__).resolve().parent
 LAYER_MODULES = {"schema": "test_schema_layer.py", "errors": "test_documented_errors.py", "semantics": "test_semantics.py"}
@@ -280,9 +280,10 @@ def _reachability(config: pytest.Config, target: Target) -> str | None:
 
 
 def platform_hint(target: Target) -> str | None:
-    """A hint when the target answers, but 404 to every operation of its spec (each sent as its
-    `x-request` says): most likely a server of another platform, or a base_url without its path
-    prefix. None when any operation answers something else."""
+    """A hint when the target answers, but 404 to every operation of its spec: most likely a
+    server of another platform, or a base_url without its path prefix. None when any operation
+    answers something else. Each operation is sent as its `x-request` says but without
+    credentials, so the probe changes no state (a real server answers it with an auth error)."""
     statuses = []
     wire = Wire(target)
     try:
@@ -290,7 +291,7 @@ def platform_hint(target: Target) -> str | None:
             if not target.implemented(op.operation_id):
                 continue
             try:
-                statuses.append(wire.send(base_call(target, op.operation_id)).status_code)
+                statuses.append(wire.send(base_call(target, op.operation_id, **{"as": ANONYMOUS})).status_code)
             except (FixtureError, httpx.HTTPError, ResponseTooLarge):  # too large: an answer, the checks judge it
                 continue
     finally:
