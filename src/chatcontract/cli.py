@@ -107,9 +107,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     """Write a commented target file for a platform, from its spec's x-target."""
     from chatcontract import init
-    from chatcontract.targets import TargetError, load_target
+    from chatcontract.targets import TargetError, check_base_url, load_target
 
     _platforms([args.platform])
+    try:
+        check_base_url(args.base_url, "--base-url")
+    except TargetError as exc:
+        raise specs.SpecError(str(exc)) from None
     out: Path = args.out or Path(f"{args.platform}.target.yaml")
     text = init.target_file(args.platform, base_url=args.base_url)
     if str(out) == "-":
