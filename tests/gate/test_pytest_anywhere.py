@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from chatcontract.servers.serve import RunningServer
 from tests.gate.conftest import REPO, command, outcomes, said, target_file
 
@@ -30,48 +32,51 @@ def _caller_project(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def by_chatcontract_run(tmp_path_factory: pytest.TempPathFactory, faithful: RunningServer) -> dict[str, str]:
+    """What `chatcontract run` checks on the faithful server: test id -> outcome (one run, shared)."""
+    folder = tmp_path_factory.mktemp("run")
+    run = command(folder, "run", "--target", str(target_file(folder, faithful.base_url)), "--profile", "fast",
+                  "--report-dir", str(folder / "reports"))
+    assert run.returncode == 0, said(run)
+    return outcomes(folder / "reports")
+
+
 def _local(ids: dict[str, str]) -> dict[str, str]:
     """Test ids without the target name (which differs between a target file and --base-url)."""
     return {i.partition("::")[2]: outcome for i, outcome in ids.items()}
 
 
 def test_pytest_target_from_a_folder_of_ones_own_runs_the_same_checks_as_chatcontract_run(
-        tmp_path: Path, faithful: RunningServer) -> None:
+        tmp_path: Path, faithful: RunningServer, by_chatcontract_run: dict[str, str]) -> None:
     project = _caller_project(tmp_path / "their-project")
     target = target_file(tmp_path, faithful.base_url)
     plain = command(project, "pytest", "--target", str(target), "--profile", "fast",
                     "--report-dir", str(tmp_path / "plain"), "-p", "no:cacheprovider")
     assert plain.returncode == 0, said(plain)
-    run = command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--report-dir", str(tmp_path / "run"))
-    assert run.returncode == 0, said(run)
-    suite = outcomes(tmp_path / "run")
+    suite = by_chatcontract_run
     assert len(suite) > 10 and set(suite.values()) == {"pass"}
     assert outcomes(tmp_path / "plain") == suite  # the same checks, the same outcomes
     assert "test_theirs" not in plain.stdout and "RuntimeError" not in said(plain)
 
 
 def test_pytest_target_in_the_checkout_collects_the_suite_not_the_project_tests(
-        tmp_path: Path, faithful: RunningServer) -> None:
+        tmp_path: Path, faithful: RunningServer, by_chatcontract_run: dict[str, str]) -> None:
     target = target_file(tmp_path, faithful.base_url)
     listed = command(REPO, "pytest", "--target", str(target), "--co", "-q", "-p", "no:cacheprovider")
     assert listed.returncode == 0, said(listed)
     collected = [line for line in listed.stdout.splitlines() if "::" in line]
     assert collected and all("[lounge::" in line for line in collected), collected[:5]  # no project test
-    run = command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--layer", "errors",
-                  "--report-dir", str(tmp_path / "run"))
-    errors = [line for line in collected if "::errors::" in line]
-    assert len(errors) == len(outcomes(tmp_path / "run")), said(run)
+    assert len(collected) == len(by_chatcontract_run)
 
 
 def test_pytest_base_url_and_api_alone_check_a_server_seeded_like_the_reference_one(
-        tmp_path: Path, faithful: RunningServer) -> None:
+        tmp_path: Path, faithful: RunningServer, by_chatcontract_run: dict[str, str]) -> None:
     project = _caller_project(tmp_path / "their-project")
     plain = command(project, "pytest", "--base-url", faithful.base_url, "--api", "plugdj", "--profile", "fast",
                     "--report-dir", str(tmp_path / "plain"), "-p", "no:cacheprovider")
     assert plain.returncode == 0, said(plain)
-    target = target_file(tmp_path, faithful.base_url)
-    command(tmp_path, "run", "--target", str(target), "--profile", "fast", "--report-dir", str(tmp_path / "run"))
-    assert _local(outcomes(tmp_path / "plain")).keys() == _local(outcomes(tmp_path / "run")).keys()
+    assert _local(outcomes(tmp_path / "plain")).keys() == _local(by_chatcontract_run).keys()
     assert "fail" not in outcomes(tmp_path / "plain").values()
 
 
