@@ -174,6 +174,17 @@ async function visit(spec) {
       await page.waitForFunction(() => [...document.querySelectorAll(".swagger-ui .opblock")]
         .every((b) => b.classList.contains("is-open") && b.querySelector(".opblock-body")), null, { timeout: 30000 });
       seen.expandedHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+      // An open operation folds again from its path link (the site's own click handling leaves
+      // Swagger UI's links alone), and opens again.
+      const pathLink = page.locator(".swagger-ui .opblock").first().locator(".opblock-summary-path a");
+      await pathLink.click();
+      await page.waitForTimeout(200);
+      seen.foldedByPathLink = await page.$eval(".swagger-ui .opblock", (b) => !b.classList.contains("is-open"));
+      await pathLink.click();
+      await page.waitForFunction(() => document.querySelector(".swagger-ui .opblock.is-open .opblock-body"), null,
+                                 { timeout: 30000 });
+      await page.waitForFunction(() => [...document.querySelectorAll(".swagger-ui .opblock")]
+        .every((b) => b.classList.contains("is-open") && b.querySelector(".opblock-body")), null, { timeout: 30000 });
       seen.operations = await page.$$eval(".swagger-ui .opblock", (blocks) => blocks.map((block) => ({
         operationId: block.querySelector(".opblock-summary-operation-id")?.textContent.trim() ?? "",
         method: block.querySelector(".opblock-summary-method")?.textContent.trim() ?? "",

@@ -143,7 +143,7 @@ def browse(chromium: Path, playwright_core: Path) -> Callable[[list[dict[str, An
 
     def run(pages: list[dict[str, Any]]) -> dict[str, Any]:
         done = subprocess.run([node, str(BROWSE), json.dumps({"pages": pages})], cwd=REPO,
-                              capture_output=True, text=True, timeout=180)
+                              capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"browse.mjs failed: {done.stderr[-2000:]}"
         return json.loads(done.stdout)
 

@@ -133,6 +133,7 @@ def test_operations_start_folded(seen, platform: str) -> None:
     # Every operation's line is on the first screen (browse.mjs's viewport is 1000 px tall).
     assert arrival["lastOperationBottom"] <= 1000, f"{platform}: operations end at {arrival['lastOperationBottom']} px"
     assert arrival["height"] < page["expandedHeight"] / 2, (arrival, page["expandedHeight"])
+    assert page["foldedByPathLink"], f"{platform}: an open operation did not fold from its path link"
 
 
 def test_filter_hides_operations_that_do_not_match(seen) -> None:

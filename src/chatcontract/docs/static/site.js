@@ -83,10 +83,12 @@
     if (scroll) ui.layoutActions.parseDeepLinkHash("#/" + parts[0] + "/" + parts[1]);
   }
 
-  // A link to this same page's operation would reload it: open the operation in place instead.
+  // The site's own link to this same page's operation would reload it: open the operation in
+  // place instead. Swagger UI's links (inside #swagger-ui) keep their own behaviour.
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a[href]") : null;
-    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    if (!link || link.closest("#swagger-ui") || event.button !== 0 || event.metaKey || event.ctrlKey ||
+        event.shiftKey) return;
     var url = new URL(link.href, window.location.href);
     if (url.pathname !== window.location.pathname || url.hash.indexOf("#/") !== 0) return;
     event.preventDefault();
