@@ -98,10 +98,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chatcontract import runner
 
     _platforms(args.api)
+    if args.shard:
+        from chatcontract import shards
+
+        try:
+            shards.parse(args.shard)
+        except shards.ShardError as exc:
+            raise specs.SpecError(str(exc)) from None
     return runner.run(targets=args.target, apis=args.api or [], profile=args.profile, report_dir=args.report_dir,
                       seed=args.seed, jobs=args.jobs, baseline=args.baseline, base_url=args.base_url,
                       console=console, errors=errors, layers=args.layer, operations=args.operation,
-                      keyword=args.keyword, exitfirst=args.exitfirst, last_failed=args.last_failed)
+                      keyword=args.keyword, exitfirst=args.exitfirst, last_failed=args.last_failed,
+                      shard=args.shard, shard_by=args.shard_by)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Merge the reports of a run's shards (or of runs of different targets) into one set."""
+    from chatcontract import merge, runner
+    from chatcontract.docs import results
+    from chatcontract.suite import reports
+
+    files = merge.result_files(args.pieces, exclude=args.out)
+    document = merge.merge([(path, results.load(path)) for path in files])
+    reports.write_document(args.out, document)
+    runner.show(document, console)
+    console.print(printable(f"merged {len(files)} results files into {args.out}/ (summary.md, results.json, junit.xml)"),
+                  markup=False, highlight=False, soft_wrap=True)
+    return runner.exit_code(document)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What changed between two runs, check by check; exit 1 on a regression."""
+    from chatcontract import diff
+    from chatcontract.docs import results
+
+    changes = diff.diff(results.load(args.old), results.load(args.new))
+    for line in diff.lines(changes):
+        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
+    return EXIT_FAILED if changes.regressed else EXIT_OK
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -263,7 +297,35 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only the checks that failed or errored in the previous run (its results.json in "
                           "--report-dir); everything when none did. Runs are deterministic, so they fail again "
                           "until fixed")
+    run.add_argument("--shard", metavar="K/N",
+                     help="run only part K of N of the work, for a CI job matrix (see `merge`)")
+    run.add_argument("--shard-by", choices=("auto", "target", "layer"), default="auto",
+                     help="what one shard holds: whole targets, or single layers of a target; auto: whole "
+                          "targets when there are at least N (a layer shard runs at the same time as the "
+                          "target's other layers: fine for per-shard deployments, not for one shared server)")
     run.set_defaults(func=cmd_run)
+
+    merge = sub.add_parser("merge", help="merge the reports of a sharded run into one set and one exit code",
+                           description="Merge results.json files (the shards of one run, or runs of different "
+                                       "targets) into one results.json, junit.xml and summary.md.",
+                           formatter_class=raw,
+                           epilog="example:\n  chatcontract merge shards/ --out reports\n\n"
+                                  "exit codes: as `run` (0, 1, 3) for the merged results; 2 when the pieces do not "
+                                  "make one run (another spec version or profile, a shard missing or given twice)")
+    merge.add_argument("pieces", nargs="+", type=Path, metavar="DIR_OR_FILE",
+                       help="results.json files, or folders searched for them (a CI job's downloaded artifacts)")
+    merge.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                       help="where the merged reports go (default: reports/)")
+    merge.set_defaults(func=cmd_merge)
+
+    diff = sub.add_parser("diff", help="what changed between two runs: regressions, fixes, new and removed checks",
+                          formatter_class=raw,
+                          epilog="example:\n  chatcontract diff last-week/results.json reports/results.json\n\n"
+                                 "exit codes: 0 no regression, 1 a check that passed now fails or errors, "
+                                 "2 a file that is not a results.json")
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier run's results.json")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later run's results.json")
+    diff.set_defaults(func=cmd_diff)
 
     init = sub.add_parser("init", help="write a commented target file for a platform, to fill in",
                           description="Write a commented target file for PLATFORM from its spec's x-target: "

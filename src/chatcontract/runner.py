@@ -60,7 +60,7 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
                 jobs: int, baseline: Path | None, base_url: str | None, layers: list[str] = (),
                 operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
-                failed_in: Path | None = None) -> list[str]:
+                failed_in: Path | None = None, shard: str | None = None, shard_by: str = "auto") -> list[str]:
     # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
     args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -86,6 +86,8 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
         args += ["--exitfirst"]
     if failed_in is not None:
         args += ["--failed-in", str(failed_in)]
+    if shard:
+        args += ["--shard", shard, "--shard-by", shard_by]
     return args
 
 
@@ -112,7 +114,7 @@ def exit_code(document: dict[str, Any]) -> int:
     return exitcodes.OK
 
 
-def _show(document: dict[str, Any], console: Console) -> None:
+def show(document: dict[str, Any], console: Console) -> None:
     names = [t["name"] for t in document["targets"]]
     order, cells = matrix_from_document(document)
     table = Table(title="Compatibility matrix", title_justify="left")
@@ -130,7 +132,7 @@ def _show(document: dict[str, Any], console: Console) -> None:
 def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
         baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = (),
         operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
-        last_failed: bool = False) -> int:
+        last_failed: bool = False, shard: str | None = None, shard_by: str = "auto") -> int:
     with tempfile.TemporaryDirectory(prefix="chatcontract-") as scratch:
         try:
             _preflight(targets, apis, baseline, base_url, report_dir)
@@ -141,7 +143,7 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
         return _run(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
                                 jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers),
                                 operations=list(operations), keyword=keyword, exitfirst=exitfirst,
-                                failed_in=failed_in), report_dir, console, errors)
+                                failed_in=failed_in, shard=shard, shard_by=shard_by), report_dir, console, errors)
 
 
 def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -> int:
@@ -151,7 +153,7 @@ def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -
     code = pytest.main(args)
     if code == pytest.ExitCode.USAGE_ERROR:
         return exitcodes.USAGE
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED and not ("--shard" in args and results_file.exists()):
         errors.print("chatcontract: no check matches the selection (--operation, -k, --layer, --api)",
                      markup=False, highlight=False, soft_wrap=True)
         return exitcodes.USAGE
@@ -159,7 +161,7 @@ def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -
         errors.print(f"chatcontract: the suite wrote no results (pytest exit code {int(code)})", highlight=False)
         return exitcodes.HARNESS
     document = json.loads(results_file.read_text(encoding="utf-8"))
-    _show(document, console)
+    show(document, console)
     for target in document["targets"]:
         if target.get("hint"):
             console.print(printable(f"hint: {target['hint']}"), markup=False, highlight=False, soft_wrap=True)

@@ -39,7 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatcontract import specs
-from chatcontract.runner import _show
+from chatcontract.runner import show
 from chatcontract.servers.serve import target_document
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case, Fact
@@ -137,7 +137,7 @@ def _outputs(echo: tuple[_Echo, str], directory: Path, sent: str, never_sent: st
     recorder.add(result_record(case, outcome, wire.curl(), 0.01), target.redacted())
     document_out = reports.write_all(directory, recorder, profile="fast", finished_at=0)
     terminal = io.StringIO()
-    _show(document_out, Console(file=terminal, width=300))
+    show(document_out, Console(file=terminal, width=300))
     terminal.write("\n".join(reports.summary_lines(recorder)))
     found = {name: (directory / name).read_bytes() for name in ("results.json", "junit.xml", "summary.md")}
     found["terminal"] = terminal.getvalue().encode()

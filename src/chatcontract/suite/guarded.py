@@ -243,6 +243,20 @@ def _budget(timeouts: Any) -> float | None:
     return float(timeouts) if isinstance(timeouts, (int, float)) else None
 
 
+_sent = [0]  # requests this process sent through GuardedTransport (every client of the suite)
+_sent_lock = threading.Lock()
+
+
+def _count_request() -> None:
+    with _sent_lock:
+        _sent[0] += 1
+
+
+def requests_sent() -> int:
+    """How many requests this process has sent to targets so far (the reports' request counts)."""
+    return _sent[0]
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with a total-time budget per exchange and a response size limit.
 
@@ -261,6 +275,7 @@ class GuardedTransport(httpx.HTTPTransport):
         """The whole response, read under the deadline and both size limits (the suite reads every
         body whole anyway; none it should get is near the limit)."""
         method, path = request.method, request.url.path
+        _count_request()
         self._deadline.start(_budget(request.extensions.get("timeout")), f"{method} {path}")
         try:
             response = super().handle_request(request)

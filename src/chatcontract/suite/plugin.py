@@ -2,9 +2,11 @@
 
 Options: `--target FILE` (repeatable), `--base-url URL`, `--api NAME` (repeatable),
 `--profile fast|default|thorough`, `--report-dir DIR`, `--baseline FILE`, `--layer NAME`,
-`--operation ID`, `--failed-in RESULTS_JSON`. With no `--target` the built-in reference servers
-for every platform start on free loopback ports and are the targets; `--base-url URL --api NAME`
-alone is a server at URL seeded like that platform's reference server.
+`--operation ID`, `--failed-in RESULTS_JSON`, `--shard K/N`, `--shard-by auto|target|layer`. With
+no `--target` the built-in reference servers are the targets, each started on a free loopback port
+when the first of its tests runs (so a process, an xdist worker or a shard starts only the servers
+of its own tests); `--base-url URL --api NAME` alone is a server at URL seeded like that platform's
+reference server.
 
 Registered as the `chatcontract` pytest11 entry point, so `pytest --target FILE` works from any
 folder and from an installed wheel: given `--target` or `--base-url` and no test paths, the plugin
@@ -28,12 +30,12 @@ import httpx
 import pytest
 import yaml
 
-from chatcontract import specs
+from chatcontract import runinfo, shards, specs
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
-from chatcontract.suite.guarded import ResponseTooLarge, guarded_client, probe
+from chatcontract.suite.guarded import ResponseTooLarge, guarded_client, probe, requests_sent
 from chatcontract.suite.wire import FixtureError, Wire, base_call
 from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
 
@@ -45,6 +47,9 @@ _servers_key = pytest.StashKey[list[Any]]()
 _recorder_key = pytest.StashKey[Recorder]()
 _reachable_key = pytest.StashKey[dict[str, str | None]]()
 _hints_key = pytest.StashKey[dict[str, str | None]]()
+_pending_key = pytest.StashKey[dict[str, str]]()  # reference-server target name -> platform, not yet started
+_shard_key = pytest.StashKey[Any]()
+_counted_key = pytest.StashKey[list[int]]()
 _config_of_reports: list[pytest.Config] = []  # pytest_runtest_logreport gets no config argument
 RECORD = "chatcontract-result"
 HINT = "chatcontract-hint"
@@ -67,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only the schema and errors checks of this operationId (repeatable)")
     group.addoption("--failed-in", metavar="RESULTS_JSON",
                     help="only the checks that failed or errored in this results.json (all, if none did)")
+    group.addoption("--shard", metavar="K/N", help="run only part K of N of the work (a CI job matrix); "
+                    "`chatcontract merge` puts the parts' reports back together")
+    group.addoption("--shard-by", choices=shards.BY, default="auto",
+                    help="what a shard holds: whole targets, or single layers of a target (auto: whole "
+                         "targets when there are at least N of them)")
 
 
 def suite_paths(layers: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -204,17 +214,34 @@ def check_operations(wanted: list[str], apis: set[str]) -> None:
                                     f"(known: {', '.join(known)})")
 
 
-def _start_reference_servers(config: pytest.Config, platforms: list[str]) -> list[Target]:
-    from chatcontract.servers.serve import start_in_thread, target_document
+# Where a reference server's target points until the server starts (nothing is sent there: the
+# `target` fixture starts the server before the first request of its tests).
+_NOT_STARTED = "http://127.0.0.1:9"
 
-    running = config.stash.setdefault(_servers_key, [])
+
+def _start_reference_servers(config: pytest.Config, platforms: list[str]) -> list[Target]:
+    """The reference servers' targets; each server starts when its first test runs (_started)."""
+    from chatcontract.servers.serve import target_document
+
+    pending = config.stash.setdefault(_pending_key, {})
     found = []
     for platform in platforms:
-        server = start_in_thread(platform, test_hooks=True)
-        running.append(server)
-        document = target_document(platform, server.base_url, test_hooks=True)
+        document = target_document(platform, _NOT_STARTED, test_hooks=True)
         found.append(from_document(document, where=f"reference server {platform}", default_name=platform))
+        pending[found[-1].name] = platform
     return found
+
+
+def _started(config: pytest.Config, target: Target) -> Target:
+    """The target, its reference server started first if it is one and has not started yet."""
+    platform = config.stash.get(_pending_key, {}).pop(target.name, None)
+    if platform is not None:
+        from chatcontract.servers.serve import start_in_thread
+
+        server = start_in_thread(platform, test_hooks=True)
+        config.stash.setdefault(_servers_key, []).append(server)
+        target.base_url = server.base_url
+    return target
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -327,6 +354,7 @@ def _hook_client(config: pytest.Config) -> httpx.Client:
 @pytest.fixture
 def target(case: Case, request: pytest.FixtureRequest) -> Target:
     """The case's target, checked reachable and reset to its seeded state when it can be."""
+    _started(request.config, case.target)
     problem = _reachability(request.config, case.target)
     if problem:
         raise TargetUnreachable(problem)
@@ -367,6 +395,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             wire = item.stash.get(reports.wire_key, None)
             curl = wire.curl() if wire is not None and outcome.kind in ("fail", "error") else ""
             record = result_record(case, outcome, curl, report.duration)
+            counted = item.config.stash.setdefault(_counted_key, [0])
+            record["requests"], counted[0] = requests_sent() - counted[0], requests_sent()
             notes = case.extra.get("notes") or {}
             if notes:  # why behaviours of a state machine were skipped (a partial target, no clock)
                 record["behaviour_notes"] = {b: case.target.redact(n) for b, n in notes.items()}
@@ -412,6 +442,7 @@ def _failed_ids(config: pytest.Config) -> set[str] | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """--operation and --failed-in: the checks outside the selection are deselected (not run,
     not reported), as pytest's own -k does."""
+    _keep_shard(config, items)
     operations = set(config.getoption("operation"))
     failed = _failed_ids(config)
     if failed is not None and not failed:
@@ -431,14 +462,74 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def shard_plan(config: pytest.Config) -> dict[str, Any] | None:
+    """`--shard K/N`: this shard and the whole plan (every process of the run computes the same
+    one from the same targets and layers; see shards.py). None without --shard."""
+    if _shard_key in config.stash:
+        return config.stash[_shard_key]
+    text = config.getoption("shard")
+    if not text:
+        config.stash[_shard_key] = None
+        return None
+    try:
+        shard = shards.parse(text)
+        found = targets(config)
+        by_layer = shards.splits_layers([t.name for t in found], shard.count, config.getoption("shard_by"))
+    except shards.ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    import importlib
+
+    weights: dict[str, int] = {}
+    layers = config.getoption("layer") or list(LAYER_MODULES)
+    for layer in layers:
+        module = importlib.import_module(f"chatcontract.suite.{LAYER_MODULES[layer].removesuffix('.py')}")
+        for target in found:
+            unit = shards.unit_of(target.name, layer, by_layer)
+            weights[unit] = weights.get(unit, 0) + shards.weight(layer) * len(module.cases(target))
+    plan = shards.plan(weights, shard.count)
+    config.stash[_shard_key] = {"shard": shard, "by_layer": by_layer, "plan": plan,
+                                "mine": set(plan[shard.index - 1])}
+    return config.stash[_shard_key]
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the checks of the other shards (not run, not reported)."""
+    chosen = shard_plan(config)
+    if chosen is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        if isinstance(case, Case):
+            unit = shards.unit_of(case.target.name, case.layer, chosen["by_layer"])
+            (keep if unit in chosen["mine"] else drop).append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _run_info(config: pytest.Config, recorder: Recorder) -> dict[str, Any]:
+    info: dict[str, Any] = {**runinfo.run_info(),
+                            "requests_sent": sum(r.get("requests", 0) for r in recorder.results)}
+    chosen = shard_plan(config)
+    if chosen is not None:
+        info["shard"] = shards.record(chosen["shard"], chosen["plan"], chosen["by_layer"])
+    return info
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller writes the reports
     report_dir = session.config.getoption("report_dir")
     recorder = session.config.stash.get(_recorder_key, None)
-    if report_dir and recorder is not None and recorder.results:
+    # A shard may hold no check at all (more shards than units): its empty report still says
+    # which shard ran, so that `chatcontract merge` can tell it from a missing one.
+    if report_dir and recorder is not None and (recorder.results or shard_plan(session.config) is not None):
         reports.write_all(Path(report_dir), _with_hints(session.config, recorder),
-                          profile=session.config.getoption("profile"), finished_at=time.time())
+                          profile=session.config.getoption("profile"), finished_at=time.time(),
+                          run=_run_info(session.config, recorder))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -75,11 +75,15 @@ def matrix_from_document(document: dict[str, Any]) -> tuple[list[str], dict[str,
     return list(rows), {row: {t: cell(kinds) for t, kinds in per.items()} for row, per in rows.items()}
 
 
-def result_document(recorder: Recorder, *, profile: str, finished_at: float) -> dict[str, Any]:
+def result_document(recorder: Recorder, *, profile: str, finished_at: float,
+                    run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results.json document; `run` adds what the run knows of itself (the suite's version,
+    the specs' fingerprint, the shard it ran, the requests it sent)."""
     return {
         "tool": "chatcontract",
         "profile": profile,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(finished_at)),
+        **(run or {}),
         "totals": {k: _counts(recorder.results).get(k, 0) for k in KINDS},
         "targets": [
             {**t, "totals": {k: _counts(r for r in recorder.results if r["target"] == name).get(k, 0) for k in KINDS}}
@@ -170,9 +174,14 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def write_all(report_dir: Path, recorder: Recorder, *, profile: str, finished_at: float) -> dict[str, Any]:
+def write_all(report_dir: Path, recorder: Recorder, *, profile: str, finished_at: float,
+              run: dict[str, Any] | None = None) -> dict[str, Any]:
+    return write_document(report_dir, result_document(recorder, profile=profile, finished_at=finished_at, run=run))
+
+
+def write_document(report_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """results.json, junit.xml and summary.md of a results document (a run's, or merged shards')."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    document = result_document(recorder, profile=profile, finished_at=finished_at)
     write_atomically(report_dir / "results.json", json.dumps(document, indent=2, ensure_ascii=False).encode())
     write_atomically(report_dir / "junit.xml", ET.tostring(junit(document).getroot(), encoding="utf-8", xml_declaration=True))
     write_atomically(report_dir / "summary.md", markdown(document).encode())
