@@ -50,3 +50,10 @@ def test_the_linters_catch_a_broken_action_and_workflow(lint, tmp_path: Path) ->
     assert {p["file"] for p in problems} == {str(action), str(workflow)}
     assert any(p["tool"] == "actionlint" for p in problems)
 
+
+
+def test_readme_ci_example_is_the_linted_workflow() -> None:
+    """README shows the example workflow as it is in examples/ci/, so what a user copies is linted."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = (REPO / "examples" / "ci" / "github-conformance.yml").read_text(encoding="utf-8")
+    assert f"```yaml\n{example}```" in readme
