@@ -221,17 +221,18 @@ def _serve_until_interrupted(serve_forever: Callable[[], object]) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """Build the offline documentation site (and serve it on loopback with --serve)."""
-    from chatcontract.docs import results, site
+    from chatcontract.docs import runs, site
 
     if not 0 <= args.port <= 65535:
         raise specs.SpecError(f"--port {args.port} is out of range")
-    source = args.results or (Path("reports") / "results.json")
-    run = None
-    if args.results is not None or source.exists():
-        run = site.Run(results.Results.of(results.load(source)), str(source))
-    index = site.build(args.out, run)
-    console.print(printable(f"site written to {index}" + (f" with the results of {source}" if run else " (no results.json found)")),
-                  markup=False, highlight=False, soft_wrap=True)
+    default = Path("reports") / "results.json"
+    paths = args.results or ([default] if default.exists() else [])
+    loaded = runs.load(paths)
+    history = runs.history(args.history) if args.history else []
+    index = site.build(args.out, loaded, history=history)
+    shown = (f" with the results of {', '.join(map(str, paths))}" if loaded else " (no results.json found)") + \
+        (f" and the history of {args.history} ({len(history)} runs)" if history else "")
+    console.print(printable(f"site written to {index}{shown}"), markup=False, highlight=False, soft_wrap=True)
     if not args.serve:
         return EXIT_OK
     from chatcontract.docs import serve
@@ -368,8 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="build the offline documentation site (specs, decisions, latest results)")
     docs.add_argument("--out", type=Path, default=Path("reports") / "site", metavar="DIR",
                       help="where the site goes (default: reports/site/)")
-    docs.add_argument("--results", type=Path, metavar="FILE",
-                      help="a run's results.json to show beside each operation (default: reports/results.json if present)")
+    docs.add_argument("--results", type=Path, action="append", default=[], metavar="FILE_OR_DIR",
+                      help="a run's results.json to show beside each operation (repeatable: every target of "
+                           "every file is a column of the matrix; a folder means its results files; default: "
+                           "reports/results.json if present)")
+    docs.add_argument("--history", type=Path, metavar="DIR",
+                      help="a folder of dated results files: a per-target history page (totals, newly failing "
+                           "and newly passing checks, run by run)")
     docs.add_argument("--serve", action="store_true", help="then serve the site on 127.0.0.1 until Ctrl-C")
     docs.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
     docs.set_defaults(func=cmd_docs)
