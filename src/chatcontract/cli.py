@@ -112,6 +112,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                       shard=args.shard, shard_by=args.shard_by)
 
 
+def cmd_check_traffic(args: argparse.Namespace) -> int:
+    """Check the exchanges of a HAR file against the spec, offline."""
+    from chatcontract.traffic.commands import main_check_traffic
+
+    return main_check_traffic(args.api, args.har, args.report_dir, args.target, base_url=args.base_url)
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """A reverse proxy in front of the target that checks every exchange as it passes."""
+    from chatcontract.traffic.commands import main_proxy
+
+    return main_proxy(args.target, args.listen, args.max_exchanges, args.duration, args.report_dir,
+                      record=args.record, allow_remote=args.allow_remote)
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     """Merge the reports of a run's shards (or of runs of different targets) into one set."""
     from chatcontract import merge, runner
@@ -318,6 +333,43 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                        help="where the merged reports go (default: reports/)")
     merge.set_defaults(func=cmd_merge)
+
+    traffic = sub.add_parser("check-traffic", help="check recorded traffic (a HAR file) against the spec",
+                             description="Check every exchange of a HAR 1.2 file (browser devtools, mitmproxy, "
+                                         "`proxy --record`) against the spec: the server's answers and the client's "
+                                         "requests, with the same checks and decisions as `run`.",
+                             formatter_class=raw,
+                             epilog="example:\n  chatcontract check-traffic --api sendbird session.har\n\n"
+                                    "exit codes: 0 every exchange conforms, 1 a check failed, 2 bad input "
+                                    "(a malformed or huge HAR, an unknown platform)")
+    traffic.add_argument("har", type=Path, metavar="FILE.har")
+    traffic.add_argument("--api", metavar="NAME", help=f"the platform whose spec judges the traffic: {names}")
+    traffic.add_argument("--target", type=Path, metavar="FILE",
+                         help="the target file (its api, base_url and credentials to redact)")
+    traffic.add_argument("--base-url", metavar="URL", help="only exchanges under this URL are matched")
+    traffic.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
+                         help="where junit.xml, results.json and summary.md go (default: reports/)")
+    traffic.set_defaults(func=cmd_check_traffic)
+
+    proxy = sub.add_parser("proxy", help="a checking reverse proxy: point a client at it instead of the server",
+                           description="Forward every request unchanged to the target's base_url, check each "
+                                       "exchange against the spec, print a one-line verdict per exchange, and "
+                                       "write the usual reports on Ctrl-C, --max-exchanges or --duration.",
+                           formatter_class=raw,
+                           epilog="example:\n  chatcontract proxy --target sendbird.target.yaml --listen 127.0.0.1:8900\n\n"
+                                  "exit codes: 0 every exchange conforms, 1 a check failed, 2 bad usage, "
+                                  "3 the target unreachable or the proxy could not listen")
+    proxy.add_argument("--target", type=Path, required=True, metavar="FILE", help="the target to forward to")
+    proxy.add_argument("--listen", default="127.0.0.1:0", metavar="HOST:PORT",
+                       help="where the proxy listens (default: a free loopback port, printed first)")
+    proxy.add_argument("--max-exchanges", type=int, metavar="N", help="stop after N checked exchanges")
+    proxy.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    proxy.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
+                       help="where junit.xml, results.json and summary.md go (default: reports/)")
+    proxy.add_argument("--record", type=Path, metavar="FILE.har",
+                       help="also write every exchange as HAR (credentials replaced by same-shape pseudonyms)")
+    proxy.add_argument("--allow-remote", action="store_true", help=argparse.SUPPRESS)
+    proxy.set_defaults(func=cmd_proxy)
 
     diff = sub.add_parser("diff", help="what changed between two runs: regressions, fixes, new and removed checks",
                           formatter_class=raw,

@@ -1,0 +1,61 @@
+"""The traffic commands as a user types them: `chatcontract proxy` in front of a reference server,
+recording what a client sends through it, then `chatcontract check-traffic` on that recording;
+both exit 0 on a faithful server, and a faulty server is flagged from the same client traffic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chatcontract.servers.serve import start_in_thread, target_document, write_target
+from chatcontract.targets import load_target
+from chatcontract.suite.wire import Wire, base_call
+
+pytestmark = pytest.mark.xdist_group("traffic-commands")
+
+
+def chatcontract(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "chatcontract.cli", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+@pytest.mark.parametrize("fault, expected", [(None, 0), ("list-without-meta", 1)])
+def test_proxy_records_and_check_traffic_rechecks(fault: str | None, expected: int, tmp_path: Path) -> None:
+    with start_in_thread("plugdj", test_hooks=True, faults=(fault,) if fault else ()) as server:
+        target_file = tmp_path / "lounge.target.yaml"
+        write_target(target_file, {**target_document("plugdj", server.base_url, test_hooks=True), "name": "lounge"})
+        proxy = chatcontract("proxy", "--target", str(target_file), "--max-exchanges", "3", "--record", "seen.har",
+                             "--report-dir", "proxy-reports", cwd=tmp_path)
+        first = proxy.stdout.readline()
+        assert first.startswith("proxy for lounge"), first + proxy.stderr.read()
+        url = first.rsplit(" on ", 1)[1].strip()
+        target = load_target(target_file, base_url=url)
+        wire = Wire(target)
+        try:
+            for operation in ("plugdjListMutes", "plugdjMuteUser", "plugdjListMutes"):
+                wire.send(base_call(target, operation))
+        finally:
+            wire.close()
+        out, err = proxy.communicate(timeout=60)
+        assert proxy.returncode == expected, out + err
+        totals = json.loads((tmp_path / "proxy-reports" / "results.json").read_text())["totals"]
+        assert (totals["pass"], totals["fail"]) == ((1, 2) if fault else (3, 0))  # the two lists lack `meta`
+    check = chatcontract("check-traffic", "seen.har", "--api", "plugdj", "--report-dir", "har-reports", cwd=tmp_path)
+    out, err = check.communicate(timeout=120)
+    assert check.returncode == expected, out + err
+    results = json.loads((tmp_path / "har-reports" / "results.json").read_text())["results"]
+    assert len(results) == 3
+    if fault:
+        assert [r["operation_id"] for r in results if r["outcome"] == "fail"] == ["plugdjListMutes"] * 2
+
+
+def test_a_malformed_har_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "broken.har").write_text('{"log": {"entries": [}')
+    check = chatcontract("check-traffic", "broken.har", "--api", "plugdj", cwd=tmp_path)
+    out, err = check.communicate(timeout=60)
+    assert check.returncode == 2 and len(err.strip().splitlines()) == 1 and "broken.har" in err
