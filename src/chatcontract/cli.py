@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       seed=args.seed, jobs=args.jobs, baseline=args.baseline, base_url=args.base_url,
                       console=console, errors=errors, layers=args.layer, operations=args.operation,
                       keyword=args.keyword, exitfirst=args.exitfirst, last_failed=args.last_failed,
-                      shard=args.shard, shard_by=args.shard_by)
+                      shard=args.shard, shard_by=args.shard_by, record=args.record)
 
 
 def cmd_check_traffic(args: argparse.Namespace) -> int:
@@ -313,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only the checks that failed or errored in the previous run (its results.json in "
                           "--report-dir); everything when none did. Runs are deterministic, so they fail again "
                           "until fixed")
+    run.add_argument("--record", type=Path, metavar="DIR",
+                     help="also write every exchange with each target as DIR/<target>.har (credentials replaced "
+                          "by pseudonyms), to share a failure; `check-traffic` re-checks it")
     run.add_argument("--shard", metavar="K/N",
                      help="run only part K of N of the work, for a CI job matrix (see `merge`)")
     run.add_argument("--shard-by", choices=("auto", "target", "layer"), default="auto",

@@ -60,7 +60,8 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
                 jobs: int, baseline: Path | None, base_url: str | None, layers: list[str] = (),
                 operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
-                failed_in: Path | None = None, shard: str | None = None, shard_by: str = "auto") -> list[str]:
+                failed_in: Path | None = None, shard: str | None = None, shard_by: str = "auto",
+                record: Path | None = None) -> list[str]:
     # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
     args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -88,6 +89,8 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
         args += ["--failed-in", str(failed_in)]
     if shard:
         args += ["--shard", shard, "--shard-by", shard_by]
+    if record is not None:
+        args += ["--record", str(record)]
     return args
 
 
@@ -132,7 +135,7 @@ def show(document: dict[str, Any], console: Console) -> None:
 def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
         baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = (),
         operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
-        last_failed: bool = False, shard: str | None = None, shard_by: str = "auto") -> int:
+        last_failed: bool = False, shard: str | None = None, shard_by: str = "auto", record: Path | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chatcontract-") as scratch:
         try:
             _preflight(targets, apis, baseline, base_url, report_dir)
@@ -143,7 +146,8 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
         return _run(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
                                 jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers),
                                 operations=list(operations), keyword=keyword, exitfirst=exitfirst,
-                                failed_in=failed_in, shard=shard, shard_by=shard_by), report_dir, console, errors)
+                                failed_in=failed_in, shard=shard, shard_by=shard_by, record=record),
+                    report_dir, console, errors)
 
 
 def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -> int:

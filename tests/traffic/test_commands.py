@@ -59,3 +59,24 @@ def test_a_malformed_har_is_one_line_and_exit_2(tmp_path: Path) -> None:
     check = chatcontract("check-traffic", "broken.har", "--api", "plugdj", cwd=tmp_path)
     out, err = check.communicate(timeout=60)
     assert check.returncode == 2 and len(err.strip().splitlines()) == 1 and "broken.har" in err
+
+
+def test_run_record_writes_a_har_per_target_that_check_traffic_passes(tmp_path: Path) -> None:
+    with start_in_thread("plugdj", test_hooks=True) as server:
+        document = {**target_document("plugdj", server.base_url, test_hooks=True), "name": "lounge"}
+        write_target(tmp_path / "lounge.target.yaml", document)
+        run = chatcontract("run", "--target", "lounge.target.yaml", "--profile", "fast", "--record", "har",
+                           "--report-dir", "reports", cwd=tmp_path)
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, out[-2000:] + err
+    sent = json.loads((tmp_path / "reports" / "results.json").read_text())["requests_sent"]
+    recording = tmp_path / "har" / "lounge.har"
+    entries = json.loads(recording.read_text())["log"]["entries"]
+    assert 0 < len(entries) <= sent  # every exchange with the target, the reset hook's calls left out
+    text = recording.read_text()
+    for identity in document["credentials"].values():
+        for secret in identity.values():
+            assert secret not in text, "a credential in the recording"
+    check = chatcontract("check-traffic", str(recording), "--api", "plugdj", "--report-dir", "checked", cwd=tmp_path)
+    out, err = check.communicate(timeout=300)
+    assert check.returncode == 0, out[-2000:] + err

@@ -25,7 +25,7 @@ import ssl
 import threading
 import time
 import zlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpcore
 import httpx
@@ -257,6 +257,21 @@ def requests_sent() -> int:
     return _sent[0]
 
 
+# Called with (request, response) after every exchange this process completes (`run --record`);
+# the response's body is read and decoded. Empty unless something asked to see the traffic.
+observers: list[Callable[[httpx.Request, httpx.Response], None]] = []
+
+
+def _tell_observers(request: httpx.Request, response: httpx.Response, content: bytes) -> None:
+    if not observers:
+        return
+    seen = httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(content),
+                          request=request, extensions=response.extensions)
+    seen.read()
+    for observer in observers:
+        observer(request, seen)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with a total-time budget per exchange and a response size limit.
 
@@ -306,6 +321,7 @@ class GuardedTransport(httpx.HTTPTransport):
         content = bytes(body)
         del body
         check_decoded_size(response.headers, content, method, path)
+        _tell_observers(request, response, content)
         return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
                               stream=httpx.ByteStream(content))
 

@@ -35,6 +35,7 @@ from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
+from chatcontract.suite import guarded
 from chatcontract.suite.guarded import ResponseTooLarge, guarded_client, probe, requests_sent
 from chatcontract.suite.wire import FixtureError, Wire, base_call
 from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
@@ -74,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only the checks that failed or errored in this results.json (all, if none did)")
     group.addoption("--shard", metavar="K/N", help="run only part K of N of the work (a CI job matrix); "
                     "`chatcontract merge` puts the parts' reports back together")
+    group.addoption("--record", metavar="DIR", help="write every exchange with each target as DIR/<target>.har "
+                    "(HAR 1.2, credentials replaced by pseudonyms), to share a failure or re-check it")
     group.addoption("--shard-by", choices=shards.BY, default="auto",
                     help="what a shard holds: whole targets, or single layers of a target (auto: whole "
                          "targets when there are at least N of them)")
@@ -137,6 +140,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_reachable_key] = {}
     config.stash[_hints_key] = {}
     config.addinivalue_line("markers", "chatcontract: a conformance check of one target")
+    if config.getoption("record") and _runs_suite(config):
+        config.stash[_recording_key] = Recording(config, Path(config.getoption("record")))
+        guarded.observers.append(config.stash[_recording_key])
     if _runs_suite(config) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -244,7 +250,52 @@ def _started(config: pytest.Config, target: Target) -> Target:
     return target
 
 
+class Recording:
+    """`--record DIR`: every exchange with a target into DIR/<target>.har (traffic.har.HarWriter).
+    The schema and errors layers break requests on purpose; their exchanges are marked so, so a
+    re-check (`chatcontract check-traffic`) judges only the server's side of them."""
+
+    def __init__(self, config: pytest.Config, folder: Path) -> None:
+        self.config, self.folder = config, folder
+        self.writers: dict[str, Any] = {}
+        self.layer = ""  # the layer of the test running now
+
+    def __call__(self, request: httpx.Request, response: httpx.Response) -> None:
+        url = str(request.url)
+        for target in targets(self.config):
+            if url.startswith(target.base_url) and not request.url.path.startswith(target.hooks_path):
+                self._writer(target).add(request, response, on_purpose=self.layer in ("schema", "errors"))
+                return
+
+    def _writer(self, target: Target) -> Any:
+        if target.name not in self.writers:
+            from chatcontract.traffic.har import HarWriter
+
+            chosen = shard_plan(self.config)
+            suffix = f".shard-{chosen['shard'].index}-of-{chosen['shard'].count}" if chosen else ""
+            self.writers[target.name] = HarWriter(self.folder / f"{target.name}{suffix}.har", api=target.api,
+                                                  secrets=target.secrets())
+        return self.writers[target.name]
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+_recording_key = pytest.StashKey[Recording]()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    recording = item.config.stash.get(_recording_key, None)
+    case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+    if recording is not None and isinstance(case, Case):
+        recording.layer = case.layer
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _recording_key in config.stash:
+        guarded.observers.remove(config.stash[_recording_key])
+        config.stash[_recording_key].close()
     if _hook_client_key in config.stash:
         config.stash[_hook_client_key].close()
     for server in config.stash.get(_servers_key, []):
