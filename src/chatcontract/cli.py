@@ -98,6 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chatcontract import runner
 
     _platforms(args.api)
+    if args.jobs is not None and args.jobs < 1:
+        raise specs.SpecError(f"-j {args.jobs}: at least 1 worker")
     if args.shard:
         from chatcontract import shards
 
@@ -295,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
                      help="where junit.xml, results.json and summary.md go (default: reports/)")
     run.add_argument("--seed", type=int, metavar="N", help="seed for generated data and state-machine sequences (the same seed replays a run)")
-    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                     help="run targets in parallel on N worker processes (pytest-xdist)")
+    run.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="run targets in parallel on N worker processes (pytest-xdist; default: one per core, "
+                          "at most one per target, since a target's checks stay on one worker)")
     run.add_argument("--baseline", type=Path, metavar="FILE", help="accepted failures per target (see README)")
     run.add_argument("--base-url", metavar="URL",
                      help="override every target's base_url; without --target, with one --api NAME: a server "

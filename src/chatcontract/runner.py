@@ -30,7 +30,8 @@ from chatcontract.targets import TargetError, check_base_url, load_target
 
 
 def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base_url: str | None,
-               report_dir: Path) -> None:
+               report_dir: Path) -> int:
+    """Check the configuration (one line, exit 2, before any test); the number of targets."""
     for platform in specs.platforms():
         specs.load_spec(platform)  # a spec that fails to load is a SpecError, one line
     if base_url:
@@ -55,6 +56,15 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
         raise TargetError(f"--report-dir {report_dir}: cannot create it ({exc.strerror or exc})") from None
     if not os.access(report_dir, os.W_OK):
         raise TargetError(f"--report-dir {report_dir}: not writable")
+    if loaded:
+        return len([t for t in loaded if not apis or t.api in apis])
+    return len(apis or specs.platforms())
+
+
+def auto_jobs(target_count: int) -> int:
+    """Worker processes when -j is not given: one per core, no more than there are targets (a
+    target's checks share its state, so they run on one worker and one target gains nothing)."""
+    return max(1, min(os.cpu_count() or 1, target_count))
 
 
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
@@ -132,19 +142,19 @@ def show(document: dict[str, Any], console: Console) -> None:
     console.print("  ".join(f"{k} {v}" for k, v in totals.items()))
 
 
-def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int,
+def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None, jobs: int | None,
         baseline: Path | None, base_url: str | None, console: Console, errors: Console, layers: list[str] = (),
         operations: list[str] = (), keyword: str | None = None, exitfirst: bool = False,
         last_failed: bool = False, shard: str | None = None, shard_by: str = "auto", record: Path | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chatcontract-") as scratch:
         try:
-            _preflight(targets, apis, baseline, base_url, report_dir)
+            count = _preflight(targets, apis, baseline, base_url, report_dir)
             failed_in = _previous_results(report_dir, Path(scratch)) if last_failed else None
         except (TargetError, specs.SpecError) as exc:
             errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
             return exitcodes.USAGE
         return _run(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
-                                jobs=jobs, baseline=baseline, base_url=base_url, layers=list(layers),
+                                jobs=auto_jobs(count) if jobs is None else jobs, baseline=baseline, base_url=base_url, layers=list(layers),
                                 operations=list(operations), keyword=keyword, exitfirst=exitfirst,
                                 failed_in=failed_in, shard=shard, shard_by=shard_by, record=record),
                     report_dir, console, errors)
