@@ -192,3 +192,20 @@ def test_name_resolution_counts_inside_the_request_timeout(monkeypatch: pytest.M
         client.get("http://slow.example:9/_/mutes")
     assert time.monotonic() - started < 5 * REQUEST_TIMEOUT_S
     assert isinstance(caught.value, TotalTimeout) or "name resolution of slow.example" in str(caught.value)
+
+
+def test_the_reset_hook_is_called_with_the_targets_tls_settings(https) -> None:
+    """A target with a private CA and a reset hook: the hook call verifies with that CA too (it
+    used a client with the default trust store, so every check erred at reset)."""
+    from types import SimpleNamespace
+
+    from chatcontract.suite.plugin import _hook_client
+
+    pki, url, _ = https
+    config = SimpleNamespace(stash=pytest.Stash())
+    trusted = _target(url, ca_file=pki.path("ca.pem"))
+    assert _hook_client(config, trusted).post(url + trusted.hooks_path + "/reset", timeout=5).status_code == 200
+    with pytest.raises(TLSVerificationFailed):
+        untrusted = _target(url)
+        untrusted.name = "tls-default-trust"
+        _hook_client(config, untrusted).post(url + "/_chatcontract/reset", timeout=5)

@@ -296,8 +296,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _recording_key in config.stash:
         guarded.observers.remove(config.stash[_recording_key])
         config.stash[_recording_key].close()
-    if _hook_client_key in config.stash:
-        config.stash[_hook_client_key].close()
+    for client in config.stash.get(_hook_client_key, {}).values():
+        client.close()
     for server in config.stash.get(_servers_key, []):
         server.stop()
 
@@ -396,15 +396,17 @@ class TargetUnreachable(Exception):
     pass
 
 
-_hook_client_key = pytest.StashKey[httpx.Client]()
+_hook_client_key = pytest.StashKey[dict[str, httpx.Client]]()
 
 
-def _hook_client(config: pytest.Config) -> httpx.Client:
-    """One client for the test hooks (a new one per call costs a TLS context, ~0.1 s); each call's
-    timeout bounds the whole exchange, redirects are not followed."""
-    if _hook_client_key not in config.stash:
-        config.stash[_hook_client_key] = guarded_client()
-    return config.stash[_hook_client_key]
+def _hook_client(config: pytest.Config, target: Target) -> httpx.Client:
+    """One client per target for its test hooks (a new one per call costs a TLS context), with the
+    target's own TLS settings (a private CA, a client certificate); each call's timeout bounds
+    the whole exchange, redirects are not followed."""
+    clients = config.stash.setdefault(_hook_client_key, {})
+    if target.name not in clients:
+        clients[target.name] = guarded_client(verify=target.ssl_context())
+    return clients[target.name]
 
 
 @pytest.fixture
@@ -419,7 +421,7 @@ def target(case: Case, request: pytest.FixtureRequest) -> Target:
         request.node.user_properties.append((HINT, json.dumps({"target": case.target.name, "hint": hint})))
     if case.target.can("reset"):
         try:
-            response = _hook_client(request.config).post(case.target.base_url + case.target.hooks_path + "/reset",
+            response = _hook_client(request.config, case.target).post(case.target.base_url + case.target.hooks_path + "/reset",
                                                          timeout=case.target.request_timeout_s)
             response.raise_for_status()
         except httpx.HTTPError as exc:
