@@ -180,6 +180,22 @@ def test_the_site_links_a_tag_to_its_bibliography_page() -> None:
     assert annotate.source_link("javascript:alert(1)") == "`javascript:alert(1)`"
 
 
+def test_the_platform_pages_link_the_sources_and_flag_secondary_only_ones() -> None:
+    from chatcontract.docs import site
+
+    env = site.environment()
+    bib = bibliography()
+    plugdj = annotate.page_spec(env, "plugdj", None)
+    notes = plugdj["paths"]["/_/mutes"]["get"]["description"]
+    assert f"**Sources:** [`[PD-docs]`]({bib['[PD-docs]']['url']})" in notes
+    assert "(secondary sources only)" in notes
+    sendbird = annotate.page_spec(env, "sendbird", None)
+    notes = sendbird["paths"]["/v3/users/{user_id}/block"]["get"]["description"]
+    assert f"[`[SB-list]`]({bib['[SB-list]']['url']})" in notes
+    assert "(secondary sources only)" not in notes
+    assert f"[`[SB-apisio]`]({bib['[SB-apisio]']['url']})" in sendbird["info"]["description"]
+
+
 # --- each check rejects what it should -------------------------------------------------------------
 
 FAKE_BIB = {
