@@ -148,6 +148,14 @@ def test_every_tag_in_the_specs_resolves() -> None:
     assert not missing, missing[0]
 
 
+def test_every_tag_in_the_schemas_and_the_fidelity_data_resolves() -> None:
+    paths = [*sorted(specs.schemas_dir().rglob("*.json")), *sorted((specs.specs_dir() / "fidelity").glob("*.yaml"))]
+    files = {str(p.relative_to(specs.data_root())): p.read_text(encoding="utf-8") for p in paths}
+    assert any(True for name, text in files.items() for _ in tags_in_text(text, name))
+    missing = unresolved(files, bibliography())
+    assert not missing, missing[0]
+
+
 def test_every_sources_list_resolves_and_secondary_only_lists_are_marked() -> None:
     bib = bibliography()
     problems: list[str] = []
