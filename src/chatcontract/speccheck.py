@@ -240,7 +240,7 @@ def check_decisions(platform: str) -> list[Problem]:
             problems.append(Problem(platform, where or "/", f"x-decisions entry lacks {', '.join(missing)}"))
         number = entry.get("ambiguity")
         if number is not None and not (isinstance(number, int) and 1 <= number <= 32):
-            problems.append(Problem(platform, where or "/", f"ambiguity {number!r} is not a vendors.md §6 point (1-32)"))
+            problems.append(Problem(platform, where or "/", f"ambiguity {number!r} is not one of the numbered decisions (1-32)"))
     return problems
 
 
@@ -389,15 +389,15 @@ def check_platform(platform: str) -> list[Problem]:
 
 
 def check_decision_coverage(platform_names: list[str]) -> list[Problem]:
-    """Each vendors.md §6 point is recorded, and in one platform's spec only."""
+    """Each of the 32 numbered open points of the vendors' docs is recorded, in one platform's spec only."""
     owners: dict[int, set[str]] = {}
     for platform in platform_names:
         for _, entry in decisions(platform):
             if isinstance(entry, dict) and isinstance(entry.get("ambiguity"), int):
                 owners.setdefault(entry["ambiguity"], set()).add(platform)
-    problems = [Problem("all", "x-decisions", f"vendors.md §6 point {n} is recorded nowhere") for n in range(1, 33) if n not in owners]
+    problems = [Problem("all", "x-decisions", f"decision {n} (an open point of the vendors' docs) is recorded nowhere") for n in range(1, 33) if n not in owners]
     problems += [
-        Problem("all", "x-decisions", f"vendors.md §6 point {n} is recorded in several specs: {sorted(p)}")
+        Problem("all", "x-decisions", f"decision {n} is recorded in several specs: {sorted(p)}")
         for n, p in sorted(owners.items())
         if len(p) > 1
     ]

@@ -226,7 +226,7 @@ def test_unreferenced_schema_file_is_reported(demo, tmp_path: Path) -> None:
 def test_uncovered_ambiguities_are_reported(demo) -> None:
     demo()
     problems = [str(p) for p in speccheck.check_decision_coverage(["demo"])]
-    assert len(problems) == 31 and "point 2 is recorded nowhere" in problems[0]
+    assert len(problems) == 31 and "decision 2 (an open point of the vendors' docs) is recorded nowhere" in problems[0]
 
 
 def test_closed_object_in_a_nested_schema_file_is_reported(demo, tmp_path: Path) -> None:
