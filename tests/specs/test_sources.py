@@ -183,6 +183,18 @@ def test_no_spec_text_points_outside_the_project() -> None:
     assert not found, found[0]
 
 
+def test_no_code_comment_or_server_data_points_outside_the_project() -> None:
+    """The package's own modules, seeds, fault catalogs and templates cite decisions and source
+    tags, never the research files they were written from (fidelity.py names the research path
+    only to refuse it as a source URL)."""
+    package = Path(specs.__file__).resolve().parent
+    paths = [p for p in sorted(package.rglob("*")) if p.suffix in (".py", ".yaml", ".md", ".json", ".html", ".js")
+             and "__pycache__" not in p.parts and p.name != "fidelity.py"]
+    files = {str(p.relative_to(package)): p.read_text(encoding="utf-8") for p in paths}
+    found = mentions(files)
+    assert not found, found[0]
+
+
 def test_the_site_links_a_tag_to_its_bibliography_page() -> None:
     url = bibliography()["[SB-list]"]["url"]
     assert annotate.source_link("[SB-list]") == f"[`[SB-list]`]({url})"

@@ -1,5 +1,5 @@
 """Agora Chat response bodies: the success envelope and `{error, exception, timestamp, duration,
-error_description}` for failures (vendors.md §4.3, §4.5).
+error_description}` for failures.
 
 Every failure this server gives is a named example of specs/agora.yaml: its status, `error` and
 `error_description` are read from that example (with `XX` replaced by the IDs concerned), so the

@@ -1,10 +1,10 @@
 """Agora Chat app state: apps, their chat rooms and members, app tokens, each room's mute list and
-room-wide mute flag, and the per-App-Key call counters (vendors.md §4.7).
+room-wide mute flag, and the per-App-Key call counters.
 
 No HTTP here: methods take plain values and raise `AgoraProblem`, named after the errors.py
 failure it stands for. Time is the core Clock, so mutes end when the test hook moves it forward.
 
-Decisions where the docs are silent (vendors.md §6 point 27, recorded in specs/agora.yaml):
+Decisions where the docs are silent (decision 27, recorded in specs/agora.yaml):
 muting a member who is already muted replaces the earlier expiry; unmuting a user who is not on
 the mute list answers `result: false` for that user (as the two-user [EM-doc] example shows);
 a user ID repeated in one request is handled once.

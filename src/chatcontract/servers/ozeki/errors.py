@@ -1,6 +1,6 @@
 """Ozeki Chat response bodies: the `{status, errormessage, ...}` envelope for success and errors.
 
-Ozeki documents no error at all (vendors.md §6 point 16). The spec infers the error envelope
+Ozeki documents no error at all (decision 16). The spec infers the error envelope
 (error.schema.json: `status` other than `OK`, the reason in `errormessage`) and files it under
 `4XX`, leaving the code open. This server answers 401 when the `Ozeki-*` headers are missing or
 do not match a session, 404 when the `conversationid` names no conversation of the caller, and

@@ -2,7 +2,7 @@
 JSON body's `action` picks `mute`, `unmute` or `list` (the spec's `x-actions`).
 
 Order of checks: query (`srv`/`api` select the API before anything else, as Ozeki's `index.php`
-routes; its login API is reached the same way without a signature, vendors.md §3.1-3.2) →
+routes; its login API is reached the same way without a signature) →
 the three `Ozeki-*` headers → body JSON → `action` → that action's body schema → the state.
 Each action's body schema comes from the spec's `x-actions[action].requestSchema`, so the first
 problem reported is the one in the body the client meant to send (the `oneOf` alone cannot say

@@ -3,7 +3,7 @@
 No HTTP here: methods take the caller's user id and plain values, return the vendor's objects
 (shaped like schemas/ozeki/conversation.schema.json) and raise `OzekiProblem` for failures.
 
-Mute is the calling user's own conversation mute (vendors.md §3.5, §6 point 18): the caller's id
+Mute is the calling user's own conversation mute (decision 18): the caller's id
 joins the conversation's `mutedby`, and the caller's `properties` entry reads `ismuted: true`.
 Another participant's `ismuted` is untouched. A response carries only the caller's `properties`
 entry, as every documented example does. Undocumented cases settled here (the spec accepts

@@ -1,6 +1,6 @@
 """plug.dj response bodies: the `{data, meta, status, time}` envelope for success and errors.
 
-HTTP status codes are undocumented (vendors.md §6.9; the spec files errors under `4XX`). This
+HTTP status codes are undocumented (decision 9; the spec files errors under `4XX`). This
 server answers 401 when no valid session is sent, 403 for a role too low or a protected target
 (403 was observed with "This user cannot be muted"), 400 for request errors, 404 for unknown
 paths and unknown users (plug.dj's `notFound` status).
@@ -19,7 +19,7 @@ _STATUS_FOR_KIND = {"not-found": "notFound"}  # a status string plug.dj uses els
 
 
 def envelope(data: list[Any], status: str, started: float) -> dict[str, Any]:
-    # `time` is a float in every captured real response (vendors.md §2.3).
+    # `time` is a float in every captured real response.
     return {"data": data, "meta": {}, "status": status, "time": (time.perf_counter() - started) * 1000}
 
 

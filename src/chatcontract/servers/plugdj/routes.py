@@ -66,7 +66,7 @@ def routes(state: PlugState, auth: Authenticator) -> list[Route]:
             body.setdefault("reason", 1)
         check(mute_op.check_body(body), started)
         try:
-            # Without `duration` the mute is the shortest one (undocumented, vendors.md §6.11).
+            # Without `duration` the mute is the shortest one (undocumented, decision 11).
             state.mute(caller, body["userID"], body["reason"], body.get("duration", "s"))
         except PlugProblem as exc:
             raise errors.failure(exc.kind, exc.message, started) from None

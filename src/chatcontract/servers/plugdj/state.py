@@ -129,7 +129,7 @@ class PlugState:
             seconds = self.durations[duration]
             if self.faults.on("mute-not-recorded"):
                 return
-            # A repeated mute replaces the earlier one (undocumented, vendors.md §6.15).
+            # A repeated mute replaces the earlier one (undocumented, decision 15).
             self.mutes[user_id] = Mute(user_id, reason, caller, seconds, self.clock.now_ms() + seconds * self._second_ms)
 
     def unmute(self, caller: int, user_id: int) -> None:

@@ -45,7 +45,7 @@ def invalid_params(messages: list[str], headers: dict[str, str] | None = None) -
 
 
 def unauthorized() -> VendorError:
-    # Current servers add `status`/`message` "for compatibility with the old API" (vendors.md §1.2).
+    # Current servers add `status`/`message` "for compatibility with the old API".
     return VendorError(401, {"success": False, "error": NOT_LOGGED_IN, "status": "error", "message": NOT_LOGGED_IN})
 
 

@@ -1,7 +1,7 @@
 """Rocket.Chat HTTP edge: parse the request as the real router does, check it, call the state.
 
 All four operations are served as the legacy `API.v1.addRoute` routes do ([RC-api]; chat.ignoreUser
-is still one, vendors.md §1.1), so the order of checks is: auth (401) → rate limit (429) →
+is still one), so the order of checks is: auth (401) → rate limit (429) →
 `validateParams` (400 `invalid-params`, ajv messages joined by "\\n ") → the handler's own checks →
 the server method. Query strings are parsed like `qs` (repeated keys and `a[]=` become arrays);
 bodies like the http-router's `parseBodyParams` (malformed JSON is `{}`).

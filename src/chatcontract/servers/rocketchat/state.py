@@ -1,7 +1,7 @@
 """Rocket.Chat workspace state: users, rooms, subscriptions (with `ignored`), room mutes, limiter.
 
 No HTTP here: methods take plain values and raise `RcProblem` for documented failures, in the
-order the real server checks them (vendors.md §1.4, §1.7; [RC-method], [RC-mute], [RC-model]).
+order the real server checks them ([RC-method], [RC-mute], [RC-model]).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Sendbird error bodies: `{"message", "code", "error": true}`, sent with HTTP 400 or 500.
 
-"All errors return a 400 or 500 HTTP response" ([SB-err]; vendors.md §5.3, §6.30): a 4xxxxx
+"All errors return a 400 or 500 HTTP response" ([SB-err]; decision 30): a 4xxxxx
 code (including 400401 for the API token and 403100) goes out with 400, a 5xxxxx code with 500.
 The messages are the spec's own error examples (wording is not contract, §6.32), so they are
 read from `specs/sendbird.yaml` rather than restated; only routing's 400404 has none there.

@@ -2,7 +2,7 @@
 
 Order of checks on every operation: `Api-Token` (400401) → the token's application (403100,
 500910) → query parameters or body, as the spec declares them → the users named (400201) → the
-change itself. Which code each bad input gets is undocumented (vendors.md §6.31); the choice
+change itself. Which code each bad input gets is undocumented (decision 31); the choice
 follows the spec's named examples: `list` outside the enum 400111, `limit` not an integer 400101
 and outside 1-100 400113, a body that is not JSON (or not an object) 400403, no body or none of
 `target_id` / `user_ids` / `users` 400105, a wrong type 400100 (string) or 400102 (list), a blank

@@ -4,7 +4,7 @@ No HTTP here: methods take plain values and raise `SendbirdProblem` with the Sen
 ([SB-err]) for documented failures. Lists are ordered by user ID (the order is undocumented) and
 paged by position ("after user ID x"), so a page token stays valid and consistent while the list
 changes: no user can appear on two pages, and no user who stays in the list throughout is skipped
-(vendors.md §5.6); a user blocked mid-paging shows up only if their ID sorts after the page.
+([SB-list]); a user blocked mid-paging shows up only if their ID sorts after the page.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ class SendbirdState:
             for target in targets:
                 self._user(target)
             if user_id in targets:
-                # Blocking oneself is undocumented (vendors.md §6.31); refused as an invalid value.
+                # Blocking oneself is undocumented (decision 31); refused as an invalid value.
                 raise SendbirdProblem(Code.INVALID_VALUE, "target_id")
             if self.faults.on("repeat-block-rejected") and any((user_id, t) in self.blocks for t in targets):
                 raise SendbirdProblem(Code.RESOURCE_ALREADY_EXISTS, "target_id")  # TOLERATED (§6.31)

@@ -1,7 +1,7 @@
 """plug.dj mutes as a state machine: mute, unmute, list, role checks, `expires` and expiry.
 
 Model: user id -> (the durations in seconds it may have been muted for, the reasons it may carry,
-the server time after which it must be gone). What the docs leave open (vendors.md §6 points
+the server time after which it must be gone). What the docs leave open (decisions
 10, 11, 15: a repeated mute, unmuting someone not muted, whether `expires` counts down) is
 accepted either way, as the spec's x-decisions record.
 

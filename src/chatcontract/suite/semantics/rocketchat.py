@@ -4,7 +4,7 @@ Model: for each (identity, room) the set of user ids in the `ignored` array of t
 subscription (None when it has no subscription: `subscription: null`), initialised from
 `subscriptions.getOne` reads, so a target without reset works too; which users belong to which
 room (from the same reads, and the fixture descriptions for `target_user_id`); and what the
-machine knows of a user's mute in a room (no operation reads mutes back, vendors.md §1.7, so a
+machine knows of a user's mute in a room (no operation reads mutes back, so a
 mute is known only after this machine's own successful mute or unmute, or from the seeded state
 when the target was reset).
 
@@ -52,7 +52,7 @@ B_UNMUTE = "semantics: unmute succeeds where permitted"
 B_EXEMPT = "semantics: the admin is never rate-limited"
 B_READ = "semantics: list answers"
 B_NO_DUPS = "semantics: no duplicates after a repeated action"
-EXEMPT = "admin"  # holds api-bypass-rate-limit (x-target identities; vendors.md §1.4 step 2)
+EXEMPT = "admin"  # holds api-bypass-rate-limit (x-target identities)
 
 ROOMS = ("room", "private_room", "readonly_room", "direct_room")  # fixture names
 MUTE_ROOMS = ("room", "private_room", "readonly_room")  # room types that allow muting (t c / p)
@@ -77,7 +77,7 @@ UNKNOWN: Any = object()
 
 
 def ignores(value: str) -> bool:
-    """How the server code reads `ignore` (vendors.md §1.4 step 4; decision 2)."""
+    """How the server code reads `ignore` (decision 2)."""
     return re.search("true|1", value) is not None
 
 

@@ -4,7 +4,7 @@ Model: the set of (blocker, blocked) pairs that touch a small universe of users 
 `blocker`, `other_blockers`, some `targets`, the `unusual_user` and the `comma_user`), read from
 the target at the start (so a target without reset works) and changed by every accepted call.
 A user's `blocked_by_me` list must be exactly {b | (user, b)} and `blocking_me` exactly
-{a | (a, user)} ([SB-list]; vendors.md §5.6). What the docs leave open is accepted either way, as
+{a | (a, user)} ([SB-list]). What the docs leave open is accepted either way, as
 the spec's x-decisions record: a repeated block, unblocking someone not blocked (decision 31,
 200 or 400), the order of a list and the codes of errors (decisions 30-32). Blocks have no
 duration, so nothing here waits for time; the clock hook only checks that blocks stay.
