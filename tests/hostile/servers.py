@@ -18,11 +18,13 @@ import asyncio
 import socket
 import struct
 import threading
+import time
 import zlib
 from base64 import b64encode
 from functools import cache
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import urlencode
 
 import uvicorn
@@ -285,3 +287,21 @@ class HostileServers:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
+
+
+@contextmanager
+def serving(app: Starlette, *, scheme: str = "http", **options: Any) -> Iterator[str]:
+    """`app` under uvicorn on a free loopback port, in a thread of its own, until the block ends;
+    yields its base URL. `options` go to uvicorn.Config (e.g. the TLS files)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", access_log=False,
+                                           lifespan="off", **options))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"{scheme}://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

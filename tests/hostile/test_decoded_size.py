@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatcontract.suite.guarded import MAX_BODY_BYTES, ResponseTooLarge, guarded_client, guarded_session
-from tests.hostile.servers import BOMBS, HostileServers, compress, content_encoding
+from tests.hostile.servers import BOMBS, HostileServers, compress, content_encoding, serving
 
 pytestmark = pytest.mark.xdist_group("hostile-decoded")
 
@@ -50,20 +50,8 @@ class _Stacks:
 
 @pytest.fixture(scope="module")
 def stacks() -> Iterator[str]:
-    import asyncio
-    import threading
-
-    config = uvicorn.Config(_Stacks().app(), host="127.0.0.1", port=0, log_level="critical", access_log=False,
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(_Stacks().app()) as url:
+        yield url
 
 
 def _name(stack: tuple[str, ...]) -> str:

@@ -9,20 +9,17 @@ all generated here with `cryptography`; one server asks for no client certificat
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import ipaddress
 import re
 import socket
 import ssl
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,6 +32,7 @@ from chatcontract.servers.serve import target_document
 from chatcontract.suite.guarded import TLSVerificationFailed, TotalTimeout, guarded_client, guarded_session, probe
 from chatcontract.targets import TargetError, from_document, load_target
 from tests.hostile.conftest import REQUEST_TIMEOUT_S, hostile_target
+from tests.hostile.servers import serving
 
 pytestmark = pytest.mark.xdist_group("hostile-tls")
 
@@ -91,33 +89,22 @@ class Pki:
         return str(self.folder / name)
 
 
-def _serve(pki: Pki, *, client_cert_required: bool) -> tuple[uvicorn.Server, threading.Thread, str]:
+def _serve(pki: Pki, *, client_cert_required: bool):
+    """The HTTPS server of these tests (asking for a client certificate or not), as `serving`."""
     async def answer(_request) -> JSONResponse:
         return JSONResponse({"data": []})
 
     app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST", "DELETE"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", access_log=False, lifespan="off",
-                            ssl_certfile=pki.path("server.pem"), ssl_keyfile=pki.path("server.key"),
-                            ssl_ca_certs=pki.path("ca.pem"),
-                            ssl_cert_reqs=int(ssl.CERT_REQUIRED if client_cert_required else ssl.CERT_NONE))
-    server = uvicorn.Server(config)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return server, thread, f"https://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    return serving(app, scheme="https", ssl_certfile=pki.path("server.pem"), ssl_keyfile=pki.path("server.key"),
+                   ssl_ca_certs=pki.path("ca.pem"),
+                   ssl_cert_reqs=int(ssl.CERT_REQUIRED if client_cert_required else ssl.CERT_NONE))
 
 
 @pytest.fixture(scope="module")
 def https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pki, str, str]]:
     pki = Pki(tmp_path_factory.mktemp("pki"))
-    plain, plain_thread, plain_url = _serve(pki, client_cert_required=False)
-    mutual, mutual_thread, mutual_url = _serve(pki, client_cert_required=True)
-    yield pki, plain_url, mutual_url
-    for server, thread in ((plain, plain_thread), (mutual, mutual_thread)):
-        server.should_exit = True
-        thread.join(timeout=10)
+    with _serve(pki, client_cert_required=False) as plain_url, _serve(pki, client_cert_required=True) as mutual_url:
+        yield pki, plain_url, mutual_url
 
 
 def _target(url: str, **tls):
