@@ -39,6 +39,7 @@ exit codes:
   1  a check failed: a spec problem, a non-conformant target, a baseline entry that now passes
   2  bad usage or configuration (one line on stderr)
   3  a target unreachable, or the harness itself failed
+  130  interrupted (Ctrl-C); 143 stopped by SIGTERM: the reports hold what ran and say INTERRUPTED
 """
 
 # Off a terminal (CI logs, pipes) rich would cut tables to 80 columns; give them room instead.
@@ -453,8 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     except specs.SpecError as exc:
         errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_HARNESS
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run maps it itself, see runner)
+        return exitcodes.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -108,6 +108,8 @@ def merge(documents: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         merged["version"] = version
     if shards is not None:
         merged["shards"] = shards
+    if all(isinstance(doc.get("checks_planned"), int) for _, doc in documents):
+        merged["checks_planned"] = sum(doc["checks_planned"] for _, doc in documents)
     if any(doc.get("interrupted") for _, doc in documents):
         merged["interrupted"] = True
     return merged

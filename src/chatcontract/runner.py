@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from chatcontract import exitcodes, speccheck, specs
 from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite.plugin import seeded_target, suite_paths
-from chatcontract.suite.reports import matrix_from_document
+from chatcontract.suite.reports import interruption, matrix_from_document
 from chatcontract.targets import TargetError, check_base_url, load_target
 
 
@@ -74,7 +75,8 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
                 record: Path | None = None) -> list[str]:
     # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
     args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
-            "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "-q", "--no-header", "-rN", "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "-p", "no:benchmark"]  # pytest-benchmark, where installed, warns under xdist: nothing of ours
     for path in targets:
         args += ["--target", str(path)]
     for api in apis:
@@ -160,11 +162,40 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
                     report_dir, console, errors)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where pytest stops for Ctrl-C, so the reports of what ran are written."""
+
+
+def _main_until_stopped(args: list[str]) -> tuple[int, int | None]:
+    """pytest.main(args) and, when a signal stopped it, the exit code that says which."""
+    stopped: list[int] = []
+
+    def on_term(signum: int, frame: Any) -> None:
+        stopped.append(exitcodes.TERMINATED)
+        raise _Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (run called from a thread): SIGTERM keeps its default
+        previous = None
+    try:
+        code = pytest.main(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if stopped:  # SIGTERM, wherever pytest was when it came
+        return code, stopped[0]
+    return code, exitcodes.INTERRUPTED if code == pytest.ExitCode.INTERRUPTED else None
+
+
 def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -> int:
     results_file = report_dir / "results.json"
     results_file.unlink(missing_ok=True)
     started = time.monotonic()
-    code = pytest.main(args)
+    code, signalled = _main_until_stopped(args)
+    if signalled is not None and not results_file.exists():
+        errors.print("chatcontract: INTERRUPTED before any check ran; no reports written", highlight=False)
+        return signalled
     if code == pytest.ExitCode.USAGE_ERROR:
         return exitcodes.USAGE
     if code == pytest.ExitCode.NO_TESTS_COLLECTED and not ("--shard" in args and results_file.exists()):
@@ -175,10 +206,13 @@ def _run(args: list[str], report_dir: Path, console: Console, errors: Console) -
         errors.print(f"chatcontract: the suite wrote no results (pytest exit code {int(code)})", highlight=False)
         return exitcodes.HARNESS
     document = json.loads(results_file.read_text(encoding="utf-8"))
-    show(document, console)
+    if document["results"]:
+        show(document, console)
     for target in document["targets"]:
         if target.get("hint"):
             console.print(printable(f"hint: {target['hint']}"), markup=False, highlight=False, soft_wrap=True)
     console.print(printable(f"Reports in {report_dir}/ (summary.md, results.json, junit.xml); "
                             f"{time.monotonic() - started:.1f} s."), markup=False, highlight=False)
-    return exit_code(document)
+    if (stopped := interruption(document)) is not None:
+        errors.print(f"chatcontract: {stopped}", markup=False, highlight=False, soft_wrap=True)
+    return signalled if signalled is not None else exit_code(document)

@@ -29,6 +29,7 @@ from chatcontract.docs import annotate, bundle, decisions, matrix
 from chatcontract.docs.results import SYMBOL, Results, status
 from chatcontract.docs.runs import Run, combine, timelines
 from chatcontract.suite.outcomes import KINDS
+from chatcontract.suite.reports import interruption
 
 HERE = Path(__file__).resolve().parent
 RENDERER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
@@ -73,7 +74,8 @@ def _run_view(runs: Sequence[Run], combined: Results | None) -> dict[str, Any] |
         return None
     sources = [{"label": run.label, "source": run.source, "finished_at": run.finished_at,
                 "profile": run.results.document.get("profile"), "totals": _totals(run.results.document["results"]),
-                "targets": len(run.results.targets())} for run in runs]
+                "targets": len(run.results.targets()),
+                "interrupted": interruption(run.results.document)} for run in runs]
     return {"sources": sources, "many": len(runs) > 1, "totals": _totals(combined.document["results"]),
             "targets": combined.targets(),
             "matrices": [matrix.view(combined, name) for name in specs.platforms() if combined.by_platform.get(name)]}

@@ -51,6 +51,7 @@ _hints_key = pytest.StashKey[dict[str, str | None]]()
 _pending_key = pytest.StashKey[dict[str, str]]()  # reference-server target name -> platform, not yet started
 _shard_key = pytest.StashKey[Any]()
 _counted_key = pytest.StashKey[list[int]]()
+_planned_key = pytest.StashKey[int]()  # the checks this run selected (collected, not deselected)
 _config_of_reports: list[pytest.Config] = []  # pytest_runtest_logreport gets no config argument
 RECORD = "chatcontract-result"
 HINT = "chatcontract-hint"
@@ -568,9 +569,40 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
         items[:] = keep
 
 
-def _run_info(config: pytest.Config, recorder: Recorder) -> dict[str, Any]:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """How many checks the run selected, so an interrupted run can say how many of them ran."""
+    session.config.stash[_planned_key] = len(session.items)
+
+
+_interrupted_key = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C or SIGTERM: remembered for the reports; and the frames CPython 3.11 gives no line
+    number (an interrupt landing between instructions) are left out of the traceback pytest
+    prints, which would otherwise fail on them (`tb_lineno` None) with an internal error."""
+    _config_of_reports[0].stash[_interrupted_key] = True
+    kept = [entry for entry in excinfo.traceback if entry._rawentry.tb_lineno is not None]
+    if len(kept) != len(excinfo.traceback):
+        excinfo.traceback = excinfo.traceback.__class__(kept)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under xdist the controller collects nothing: each worker sends the same ids."""
+    node.config.stash[_planned_key] = len(ids)
+
+
+def _run_info(config: pytest.Config, recorder: Recorder, exitstatus: int) -> dict[str, Any]:
     info: dict[str, Any] = {**runinfo.run_info(),
                             "requests_sent": sum(r.get("requests", 0) for r in recorder.results)}
+    if _planned_key in config.stash:
+        info["checks_planned"] = config.stash[_planned_key]
+    if exitstatus == pytest.ExitCode.INTERRUPTED or config.stash.get(_interrupted_key, False):
+        # Ctrl-C or SIGTERM (chatcontract run turns it into KeyboardInterrupt): what ran is
+        # written, and every report says the run stopped early (reports.interruption).
+        info["interrupted"] = True
     chosen = shard_plan(config)
     if chosen is not None:
         info["shard"] = shards.record(chosen["shard"], chosen["plan"], chosen["by_layer"])
@@ -584,10 +616,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(_recorder_key, None)
     # A shard may hold no check at all (more shards than units): its empty report still says
     # which shard ran, so that `chatcontract merge` can tell it from a missing one.
-    if report_dir and recorder is not None and (recorder.results or shard_plan(session.config) is not None):
+    interrupted = ((exitstatus == pytest.ExitCode.INTERRUPTED or session.config.stash.get(_interrupted_key, False))
+                   and _runs_suite(session.config))
+    if report_dir and recorder is not None and (recorder.results or interrupted or shard_plan(session.config) is not None):
         reports.write_all(Path(report_dir), _with_hints(session.config, recorder),
                           profile=session.config.getoption("profile"), finished_at=time.time(),
-                          run=_run_info(session.config, recorder))
+                          run=_run_info(session.config, recorder, exitstatus))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -52,6 +52,16 @@ def _fence(text: str, info: str, indent: str) -> list[str]:
     return [f"{indent}{fence}{info}", *(f"{indent}{line}" for line in text.splitlines()), f"{indent}{fence}"]
 
 
+def interruption(document: dict[str, Any]) -> str | None:
+    """The one sentence every report of an interrupted run leads with (None for a whole run)."""
+    if not document.get("interrupted"):
+        return None
+    ran, planned = len(document["results"]), document.get("checks_planned")
+    of = f" of {planned}" if isinstance(planned, int) else ""
+    return (f"INTERRUPTED: the run was stopped after {ran}{of} checks; these results are partial "
+            "(the checks that did not run are in no total)")
+
+
 def _counts(results: Iterable[dict[str, Any]]) -> Counter:
     return Counter(r["outcome"] for r in results)
 
@@ -118,6 +128,11 @@ def junit(document: dict[str, Any]) -> ET.ElementTree:
                 ET.SubElement(case, "error", message=message).text = text
             elif r["outcome"] in ("skip", "disabled"):
                 ET.SubElement(case, "skipped", message=f"{r['outcome']}: {message}")
+    if (stopped := interruption(document)) is not None:
+        suite = ET.SubElement(suites, "testsuite", name="chatcontract", tests="1", failures="0", errors="1",
+                              skipped="0", time="0.000")
+        case = ET.SubElement(suite, "testcase", classname="chatcontract.run", name="interrupted", time="0.000")
+        ET.SubElement(case, "error", message=stopped).text = stopped
     ET.indent(suites)
     return ET.ElementTree(suites)
 
@@ -127,6 +142,8 @@ def markdown(document: dict[str, Any]) -> str:
     results = document["results"]
     totals = document["totals"]
     lines = ["# chatcontract conformance", ""]
+    if (stopped := interruption(document)) is not None:
+        lines += [f"> **{stopped}**", ""]
     lines += [f"Profile {md(document['profile'])}. " + ", ".join(f"{totals[k]} {k}" for k in KINDS) + ".", ""]
     lines += ["| target | api | base URL | " + " | ".join(KINDS) + " |", "|---|---|---|" + "---|" * len(KINDS)]
     for t in document["targets"]:
