@@ -156,6 +156,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_FAILED if changes.regressed else EXIT_OK
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    """A baseline accepting a run's failures, on stdout (redirect it to a file)."""
+    from chatcontract.docs import results
+    from chatcontract.suite import baseline
+
+    sys.stdout.write(baseline.from_results(results.load(args.source)))
+    return EXIT_OK
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Write a commented target file for a platform, from its spec's x-target."""
     from chatcontract import init
@@ -386,6 +395,17 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=Path, metavar="OLD", help="the earlier run's results.json")
     diff.add_argument("new", type=Path, metavar="NEW", help="the later run's results.json")
     diff.set_defaults(func=cmd_diff)
+
+    base = sub.add_parser("baseline", help="write a baseline accepting a run's failures (to bring a target in gradually)",
+                          formatter_class=raw,
+                          epilog="example:\n  chatcontract baseline --from reports/results.json > baseline.yaml\n"
+                                 "  chatcontract run --target rc.target.yaml --baseline baseline.yaml\n\n"
+                                 "Each failing check of the run is listed under its target, by the id the reports "
+                                 "print, with its failure as the note.\n"
+                                 "exit codes: 0 written, 2 a file that is not a results.json")
+    base.add_argument("--from", dest="source", type=Path, required=True, metavar="RESULTS",
+                      help="a run's results.json (e.g. reports/results.json)")
+    base.set_defaults(func=cmd_baseline)
 
     init = sub.add_parser("init", help="write a commented target file for a platform, to fill in",
                           description="Write a commented target file for PLATFORM from its spec's x-target: "

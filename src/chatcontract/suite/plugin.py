@@ -198,6 +198,36 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         apis = set(config.getoption("api") or specs.platforms())
     check_operations(config.getoption("operation"), apis)
     _failed_ids(config)
+    if not hasattr(config, "workerinput"):
+        check_listed_ids(config)
+
+
+def check_listed_ids(config: pytest.Config) -> None:
+    """Every baseline entry and every `disabled` entry of a target file names a check of this
+    run's targets (any layer, selected or not): a typo must not silently widen the gate."""
+    import importlib
+
+    found = targets(config)
+    known: dict[str, set[str]] = {t.name: set() for t in found}
+    for layer, module_file in LAYER_MODULES.items():
+        module = importlib.import_module(f"chatcontract.suite.{module_file.removesuffix('.py')}")
+        for target in found:
+            known[target.name].update(case.test_id for case in module.cases(target))
+    every = set().union(*known.values())
+    listed = baseline_file.load(config.getoption("baseline"))
+    stray = baseline_file.unmatched(listed, every, set(known), some_targets_left_out=bool(config.getoption("api")))
+    if stray:
+        target = stray[0].split(baseline_file.SEPARATOR, 1)[0]
+        why = (f"no check of target {target!r} has that id" if target in known else
+               f"no target of this run is named {target!r} (targets: {', '.join(known) or 'none'})")
+        raise pytest.UsageError(f"--baseline {config.getoption('baseline')}: entry {stray[0]!r} matches no check: {why}"
+                                f"{f' (and {len(stray) - 1} more)' if len(stray) > 1 else ''}; ids are as the "
+                                "reports print them (`chatcontract baseline --from reports/results.json`)")
+    for target in found:
+        for entry in target.disabled:
+            if baseline_file.full_id(target.name, str(entry)) not in known[target.name]:
+                raise pytest.UsageError(f"target {target.name!r}: `disabled` entry {entry!r} matches no check of the "
+                                        "target; ids are as the reports print them")
 
 
 def seeded_target(apis: list[str], base_url: str) -> Target:
@@ -337,7 +367,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for target in targets(config):
         for case in metafunc.module.cases(target):
             marks: list[Any] = [pytest.mark.chatcontract]
-            if case.local_id in target.disabled:
+            if case.local_id in target.disabled or case.test_id in target.disabled:
                 marks.append(pytest.mark.skip(reason=f"{DISABLED_PREFIX}: listed in the target's `disabled`"))
             elif (missing := not_implemented(case)) is not None:
                 # Decided here, once for every layer: the case never runs, so it never passes.
