@@ -136,9 +136,20 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from chatcontract.docs import results
     from chatcontract.suite import reports
 
+    from chatcontract import reportlock
+
     files = merge.result_files(args.pieces, exclude=args.out)
     document = merge.merge([(path, results.load(path)) for path in files])
-    reports.write_document(args.out, document)
+    try:
+        reportlock.hold(args.out)  # not while a run (or another merge) writes that folder
+    except reportlock.ReportDirBusy as exc:
+        errors.print(f"chatcontract: {printable(str(exc).replace('--report-dir', '--out', 1))}", markup=False,
+                     highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    try:
+        reports.write_document(args.out, document)
+    finally:
+        reportlock.release(args.out)
     runner.show(document, console)
     console.print(printable(f"merged {len(files)} results files into {args.out}/ (summary.md, results.json, junit.xml)"),
                   markup=False, highlight=False, soft_wrap=True)

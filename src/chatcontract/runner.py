@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from chatcontract import exitcodes, speccheck, specs
+from chatcontract import exitcodes, reportlock, speccheck, specs
 from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite.plugin import seeded_target, suite_paths
@@ -152,14 +152,18 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
         try:
             count = _preflight(targets, apis, baseline, base_url, report_dir)
             failed_in = _previous_results(report_dir, Path(scratch)) if last_failed else None
-        except (TargetError, specs.SpecError) as exc:
+            reportlock.hold(report_dir)  # before anything in it is touched (_run removes results.json)
+        except (TargetError, specs.SpecError, reportlock.ReportDirBusy) as exc:
             errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
             return exitcodes.USAGE
-        return _run(pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
-                                jobs=auto_jobs(count) if jobs is None else jobs, baseline=baseline, base_url=base_url, layers=list(layers),
-                                operations=list(operations), keyword=keyword, exitfirst=exitfirst,
-                                failed_in=failed_in, shard=shard, shard_by=shard_by, record=record),
-                    report_dir, console, errors)
+        try:
+            args = pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
+                               jobs=auto_jobs(count) if jobs is None else jobs, baseline=baseline, base_url=base_url,
+                               layers=list(layers), operations=list(operations), keyword=keyword, exitfirst=exitfirst,
+                               failed_in=failed_in, shard=shard, shard_by=shard_by, record=record)
+            return _run(args, report_dir, console, errors)
+        finally:
+            reportlock.release(report_dir)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -30,7 +30,7 @@ import httpx
 import pytest
 import yaml
 
-from chatcontract import runinfo, shards, specs
+from chatcontract import reportlock, runinfo, shards, specs
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
@@ -200,6 +200,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _failed_ids(config)
     if not hasattr(config, "workerinput"):
         check_listed_ids(config)
+        if config.getoption("report_dir"):  # plain pytest; under `chatcontract run` the runner holds it already
+            try:
+                reportlock.hold(Path(config.getoption("report_dir")))  # released in pytest_unconfigure
+            except reportlock.ReportDirBusy as exc:
+                raise pytest.UsageError(str(exc)) from None
 
 
 def check_listed_ids(config: pytest.Config) -> None:
@@ -331,6 +336,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         client.close()
     for server in config.stash.get(_servers_key, []):
         server.stop()
+    if config.getoption("report_dir", None) and not hasattr(config, "workerinput"):
+        reportlock.release(Path(config.getoption("report_dir")))
 
 
 def operations_needed(case: Case) -> list[str]:
