@@ -219,6 +219,47 @@ def check_operations(platform: str) -> list[Problem]:
     return problems
 
 
+# `x-rate-limit` (specs/extensions.md): at the root `per` says whether each operation is counted
+# apart or all of them together; an operation's own limit is that operation's alone.
+_RATE_LIMIT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["calls_per_second", "sources"],
+    "additionalProperties": False,
+    "properties": {
+        "calls_per_second": {"type": "number", "exclusiveMinimum": 0},
+        "per": {"enum": ["operation", "api"]},
+        "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": r"^\[[A-Za-z]+-[A-Za-z0-9-]+\]$"}},
+    },
+}
+
+
+def check_rate_limits(platform: str) -> list[Problem]:
+    """Each `x-rate-limit` has its documented shape, and its source tags are in the bibliography."""
+    from jsonschema import Draft202012Validator
+
+    spec = specs.load_spec(platform)
+    found = [("x-rate-limit", spec.get("x-rate-limit"), True)] if "x-rate-limit" in spec else []
+    found += [(f"{op.label} x-rate-limit", op.definition["x-rate-limit"], False)
+              for op in specs.operations(platform) if "x-rate-limit" in op.definition]
+    if not found:
+        return []
+    bibliography = specs.read_document(specs.specs_dir() / "sources" / "bibliography.yaml")
+    problems = []
+    for where, entry, at_root in found:
+        shape = _RATE_LIMIT_SCHEMA if at_root else {**_RATE_LIMIT_SCHEMA, "properties": {
+            k: v for k, v in _RATE_LIMIT_SCHEMA["properties"].items() if k != "per"}}
+        errors = list(Draft202012Validator(shape).iter_errors(entry))
+        problems += [Problem(platform, where, e.message) for e in errors]
+        if errors:
+            continue
+        if at_root and "per" not in entry:
+            problems.append(Problem(platform, where, "a spec-wide limit says `per: operation` (each operation "
+                                                     "counted apart) or `per: api` (all together)"))
+        problems += [Problem(platform, where, f"source {tag} is not in specs/sources/bibliography.yaml")
+                     for tag in entry["sources"] if tag not in bibliography]
+    return problems
+
+
 def decisions(platform: str) -> list[tuple[str, dict[str, Any]]]:
     """Every `x-decisions` entry in the spec, with the JSON pointer where it stands."""
     found = []
@@ -374,6 +415,7 @@ CHECKS: dict[str, Callable[[str], list[Problem]]] = {
     "decisions": check_decisions,
     "readings": check_readings,
     "response-tolerance": check_response_tolerance,
+    "rate-limits": check_rate_limits,
 }
 
 

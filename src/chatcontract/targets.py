@@ -1,7 +1,8 @@
 """Target files: load, check and redact the description of a system under test.
 
 A target file (YAML) names the platform (`api`), its `base_url`, named `credentials`, the
-`fixtures` (ids that exist on it), optional `capabilities` and `tls`. Its general shape is
+`fixtures` (ids that exist on it), optional `capabilities`, `tls`, extra `headers` and a request
+rate limit (`rate_limit_per_s`). Its general shape is
 `schemas/chatcontract/target.schema.json`; which identities and fixtures a platform needs is the
 spec's `x-target`. Every problem is reported as one line (`TargetError`), in words, never a
 traceback; a spec whose `x-target` cannot be used is a `specs.SpecError`, also one line. The file
@@ -9,6 +10,15 @@ is read through `inputs.py` (size cap, YAML without alias bombs).
 
 Every credential of a loaded target is registered with `redaction.py` at once, so any later text
 (and the target's own error messages) is redacted before it is shown.
+
+A credential or header value may be `${NAME}`, or contain it: it is read from the environment
+variable NAME when the file is loaded (`$${` writes a literal `${`), registered for redaction like
+every credential, and kept only in the loaded Target: `redacted()` (the reports' echo of the
+target) shows such a header as `<redacted>`, and nothing writes the file back.
+
+`rate_limit_per_s` and the spec's `x-rate-limit` (specs/extensions.md) become `RateLimit`s: how
+many requests a second the suite's clients send to the target (`Target.rate_limit_for`);
+`suite/guarded.py` applies them.
 """
 
 from __future__ import annotations
@@ -16,8 +26,10 @@ from __future__ import annotations
 import copy
 import ipaddress
 import math
+import os
 import re
 import ssl
+import weakref
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,6 +52,42 @@ class TargetError(Exception):
     """A target file that cannot be used; the message is one line naming the file and problem."""
 
 
+# The keys this module reads beside those of schemas/chatcontract/target.schema.json, with their
+# shapes (checked before the rest of the file, then taken out of what the schema validates).
+EXTRA_KEYS_SCHEMA: dict[str, Any] = {
+    "headers": {
+        "type": "object",
+        "description": "header name -> value, sent with every request to this target (a value may be ${ENV_VAR})",
+        "propertyNames": {"pattern": "^[!#\\$%&'*+.^_`|~0-9A-Za-z-]+$",  # RFC 9110 token
+                          "x-expected": "an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"},
+        "additionalProperties": {"type": ["string", "integer"]},
+    },
+    "rate_limit_per_s": {
+        "description": "at most this many requests a second to this target (all operations together); "
+                       "false: no limit; absent: the spec's documented limits (x-rate-limit)",
+        "oneOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100000}, {"const": False}],
+    },
+}
+# Headers a target file may not set: HTTP's own framing and routing (httpx writes them from the
+# request), and the codings guarded.py can bound (it asks for gzip and deflate only).
+RESERVED_HEADERS = {"host": "names the server the request is for (it comes from base_url)",
+                    "content-length": "is written from each request's body",
+                    "transfer-encoding": "is written from each request's body",
+                    "connection": "is managed by the HTTP client",
+                    "accept-encoding": "is fixed to the codings chatcontract can bound (gzip, deflate)"}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `per_s` requests a second in one count: `scope` is an operationId (each operation
+    counted apart), or "*" for every request to the target together; `source` says where the
+    number comes from, for messages."""
+
+    per_s: float
+    scope: str
+    source: str
+
+
 @dataclass(repr=False)
 class Target:
     name: str
@@ -54,13 +102,19 @@ class Target:
     implements: frozenset[str] | None = None  # operationIds; None: every operation of the spec
     strict_http: dict[str, bool] = field(default_factory=dict)
     tls: dict[str, Any] = field(default_factory=dict)  # verify, ca_file, client_cert, client_key (paths resolved)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (values resolved)
+    secret_headers: frozenset[str] = frozenset()  # names of the headers whose value came from ${ENV}
+    # operationId -> its limit; "*" (every request) when the target file gives rate_limit_per_s
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
     _ssl: ssl.SSLContext | None = field(default=None, compare=False)
+    _routes: list[tuple[str, re.Pattern[str], str]] | None = field(default=None, compare=False)
 
     def ssl_context(self) -> ssl.SSLContext:
         """How to verify the target's certificate (and present a client one): the `tls` section
         over httpx's defaults. Built once (a context costs ~20 ms)."""
         if self._ssl is None:
             self._ssl = _ssl_context(self.tls, self.source)
+            _CONTEXT_OWNERS[id(self._ssl)] = self
         return self._ssl
 
     def __repr__(self) -> str:
@@ -83,9 +137,32 @@ class Target:
         return bool(self.strict_http.get(check))
 
     def secrets(self) -> list[str]:
-        """Every credential value, longest first (so a secret containing another is hidden whole)."""
+        """Every credential value and every header value read from the environment, longest first
+        (so a secret containing another is hidden whole)."""
         values = {str(v) for ident in self.credentials.values() for v in ident.values() if str(v)}
+        values |= {self.headers[name] for name in self.secret_headers if self.headers[name]}
         return sorted(values, key=len, reverse=True)
+
+    def rate_limit_for(self, method: str, url_path: str) -> RateLimit | None:
+        """The limit a request to `url_path` (the URL's whole path) falls under: the target file's
+        one for every request, else the spec's for the operation it calls; None for a request to
+        the test hooks or to no operation of the spec (only a spec-wide limit counts those)."""
+        if "*" in self.rate_limits:
+            return self.rate_limits["*"]
+        if not self.rate_limits:
+            return None
+        prefix = urlsplit(self.base_url).path.rstrip("/")
+        path = url_path[len(prefix):] if url_path.startswith(prefix) else url_path
+        if path.startswith(self.hooks_path.rstrip("/") + "/"):
+            return None
+        if self._routes is None:
+            # Written by hand: a path template to a regex (each {name} one non-empty segment).
+            self._routes = [(op.method.upper(), re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(op.path)) + "/?$"),
+                             op.operation_id) for op in specs.operations(self.api)]
+        for route_method, pattern, operation_id in self._routes:
+            if route_method == method.upper() and pattern.match(path) and operation_id in self.rate_limits:
+                return self.rate_limits[operation_id]
+        return None
 
     def redact(self, text: str) -> str:
         """`text` with every credential of every loaded target hidden, in every form (redaction.py)."""
@@ -104,8 +181,22 @@ class Target:
             "implements": sorted(self.implements) if self.implements is not None else None,
             "strict_http": dict(self.strict_http),
             "tls": dict(self.tls),
+            # a header from ${ENV} is a secret like a credential; the others are shown as written
+            "headers": {k: REDACTED if k in self.secret_headers else redaction.redact(v) for k, v in self.headers.items()},
+            "rate_limits": {scope: {"per_s": limit.per_s, "source": limit.source} for scope, limit in self.rate_limits.items()},
             "source": self.source,
         }
+
+
+# id(ssl_context()) -> its Target: a client built with a target's context is that target's client
+# (guarded.py), whichever module built it. The context lives as long as its target does.
+_CONTEXT_OWNERS: "weakref.WeakValueDictionary[int, Target]" = weakref.WeakValueDictionary()
+
+
+def owner_of(context: Any) -> Target | None:
+    """The loaded Target whose `ssl_context()` this is, or None."""
+    found = _CONTEXT_OWNERS.get(id(context)) if isinstance(context, ssl.SSLContext) else None
+    return found if found is not None and found._ssl is context else None
 
 
 def _ssl_context(tls: dict[str, Any], where: str) -> ssl.SSLContext:
@@ -133,9 +224,7 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str,
 
 @cache
 def _validator() -> Draft202012Validator:
-    schema = specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json")
-    checker = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
-    return checker(schema)
+    return checked_by(specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json"))
 
 
 def _not_finite(value: Any, where: str = "") -> Iterator[str]:
@@ -199,19 +288,156 @@ def _register_credentials(document: dict[str, Any]) -> None:
                            for v in creds.values() if isinstance(v, (str, int)) and not isinstance(v, bool))
 
 
+# `$${` (a literal `${`), `${NAME}` (an environment variable), or any other `${` (a mistake).
+# Written by hand: string.Template and os.path.expandvars also replace a bare `$name`, which a
+# plain password may contain, and expandvars leaves an unset variable in place without a word.
+_ENV_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+
+
+def _from_environment(value: Any, key: str, where: str) -> tuple[Any, bool]:
+    """`value` with each `${NAME}` replaced by the environment variable NAME, and whether one was."""
+    if not isinstance(value, str) or "${" not in value:
+        return value, False
+    used = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal used
+        if match.group(0) == "$${":
+            return "${"
+        name = match.group(1)
+        if name is None:
+            raise TargetError(f"{where}: {key}: `${{` starts no ${{NAME}} reference (an environment variable "
+                              "name of letters, digits and _); write $${ for a literal ${")
+        if name not in os.environ:
+            raise TargetError(f"{where}: {key}: the environment variable {name} is not set")
+        if not os.environ[name]:
+            raise TargetError(f"{where}: {key}: the environment variable {name} is empty")
+        used = True
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(replace, value), used
+
+
+def _resolve_environment(document: dict[str, Any], where: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The document with `${NAME}` read from the environment in every credentials and headers
+    value (the caller's document is not changed), and the names of the headers that used one."""
+    document = dict(document)
+    credentials = document.get("credentials")
+    if isinstance(credentials, dict):
+        document["credentials"] = {
+            who: {scheme: _from_environment(v, f"credentials.{who}.{scheme}", where)[0] for scheme, v in creds.items()}
+            if isinstance(creds, dict) else creds
+            for who, creds in credentials.items()}
+    secret: set[str] = set()
+    headers = document.get("headers")
+    if isinstance(headers, dict):
+        resolved = {}
+        for name, value in headers.items():
+            resolved[name], used = _from_environment(value, f"headers.{name}", where)
+            if used:
+                secret.add(str(name))
+        document["headers"] = resolved
+        redaction.register(str(resolved[name]) for name in secret)
+    return document, frozenset(secret)
+
+
 def from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None) -> Target:
     """A checked Target; every problem a TargetError whose message is redacted."""
-    if isinstance(document, dict):
-        _register_credentials(document)  # before anything could quote them
     try:
-        return _from_document(document, where=where, default_name=default_name, base_url=base_url)
+        secret_headers: frozenset[str] = frozenset()
+        if isinstance(document, dict):
+            document, secret_headers = _resolve_environment(document, where)
+            _register_credentials(document)  # before anything could quote them
+        return _from_document(document, where=where, default_name=default_name, base_url=base_url,
+                              secret_headers=secret_headers)
     except TargetError as exc:
         raise TargetError(redaction.redact(str(exc))) from None
 
 
-def _from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None) -> Target:
+def _check_extra_keys(document: dict[str, Any], where: str) -> dict[str, Any]:
+    """The document without the keys of EXTRA_KEYS_SCHEMA, once they are checked."""
+    for key, schema in EXTRA_KEYS_SCHEMA.items():
+        if key in document:
+            error = best_match(checked_by(schema).iter_errors(document[key]))
+            if error is not None:
+                at = "/".join(str(p) for p in error.absolute_path)
+                raise TargetError(f"{where}: {key}{'/' + at if at else ''}: {error.message}")
+    return {k: v for k, v in document.items() if k not in EXTRA_KEYS_SCHEMA}
+
+
+def checked_by(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator of `schema` that reads `pattern` as ECMA-262 does and says `x-expected` in words."""
+    return validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})(schema)
+
+
+def credential_headers(api: str) -> dict[str, str]:
+    """Lower-cased header name -> the securityScheme that carries a credential in it."""
+    found = {}
+    for name, scheme in specs.security_schemes(api).items():
+        if scheme.get("type") == "http" or scheme.get("type") in ("oauth2", "openIdConnect"):
+            found["authorization"] = name
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            found[str(scheme.get("name", "")).lower()] = name
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "cookie":
+            found["cookie"] = name
+    return found
+
+
+def _headers(headers: dict[str, Any], api: str, where: str) -> dict[str, str]:
+    """The target file's extra headers, checked: none may carry what a security scheme or HTTP
+    itself sets, no value may break the header's line."""
+    carriers = credential_headers(api)
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in carriers:
+            raise TargetError(f"{where}: headers.{name}: this header carries the {carriers[lower]!r} credential "
+                              f"(securityScheme of specs/{api}.yaml); give it under credentials: for each identity")
+        if lower in RESERVED_HEADERS:
+            raise TargetError(f"{where}: headers.{name}: cannot be set in a target file: {name} {RESERVED_HEADERS[lower]}")
+        if lower in {k.lower() for k in checked}:
+            raise TargetError(f"{where}: headers.{name}: given twice (header names are case-insensitive)")
+        text = str(value)
+        if any(c in "\r\n\0" or (not c.isprintable() and c != "\t") for c in text):
+            raise TargetError(f"{where}: headers.{name}: the value contains a line break or control character")
+        checked[name] = text
+    return checked
+
+
+def _rate_limits(document: dict[str, Any], api: str, url: str, where: str) -> dict[str, RateLimit]:
+    """The target file's `rate_limit_per_s` (one count for every request), else the spec's
+    `x-rate-limit` (at the root: every operation, each counted apart; at an operation: its own).
+    The documented limits are the vendor service's: a target on loopback (a reference server, a
+    local mock) is not held to them unless its file says so."""
+    if "rate_limit_per_s" in document:
+        given = document["rate_limit_per_s"]
+        return {} if given is False else {"*": RateLimit(float(given), "*", f"rate_limit_per_s in {where}")}
+    return {} if is_loopback(url) else spec_rate_limits(api)
+
+
+def spec_rate_limits(api: str) -> dict[str, RateLimit]:
+    """operationId -> the limit the spec documents for it (`x-rate-limit`, specs/extensions.md)."""
+    spec = specs.load_spec(api)
+    root = spec.get("x-rate-limit") if isinstance(spec, dict) else None
+    limits = {}
+    for op in specs.operations(api):
+        own = op.definition.get("x-rate-limit")
+        entry = own if isinstance(own, dict) else root if isinstance(root, dict) else None
+        if entry is None or not isinstance(entry.get("calls_per_second"), (int, float)):
+            continue
+        scope = "*" if entry is root and entry.get("per") == "api" else op.operation_id
+        sources = " ".join(entry.get("sources", []))
+        limits[op.operation_id] = RateLimit(float(entry["calls_per_second"]), scope,
+                                            f"x-rate-limit of specs/{api}.yaml {sources}".strip())
+    return limits
+
+
+def _from_document(document: Any, *, where: str, default_name: str, base_url: str | None = None,
+                   secret_headers: frozenset[str] = frozenset()) -> Target:
     if not isinstance(document, dict):
         raise TargetError(f"{where}: a target file must be a YAML mapping")
+    extra = document
+    document = _check_extra_keys(document, where)
     if isinstance(document.get("base_url"), str) and base_url is None:
         check_base_url(document["base_url"], where)  # its problems in words, not as a regex
     error = best_match(_validator().iter_errors(document))
@@ -266,6 +492,9 @@ def _from_document(document: Any, *, where: str, default_name: str, base_url: st
         implements=frozenset(document["implements"]) if "implements" in document else None,
         strict_http=dict(document.get("strict_http", {})),
         tls=_tls_paths(document.get("tls", {}), where),
+        headers=_headers(extra.get("headers", {}), api, where),
+        secret_headers=secret_headers,
+        rate_limits=_rate_limits(extra, api, url, where),
     )
 
 

@@ -10,6 +10,21 @@ than inflated); redirects are never followed, so a request never leaves the targ
 certificate that fails verification is said to in words (`TLSVerificationFailed`), not as a bare
 ConnectError like a closed port. `probe()` tells whether a target answers HTTP at all.
 
+A client built for a target (`target=`, or with the target's own `Target.ssl_context()`, as every
+client of the suite is) is that target's client: it sends the target file's `headers` with every
+request (a request's own header of the same name wins; the target file cannot name a credential's
+header), and it sends no faster than the target's rate limits (`Target.rate_limit_for`: the target
+file's `rate_limit_per_s`, else the spec's `x-rate-limit`), counted per target and scope in one
+limiter shared by all of the target's clients in the process (pyrate-limiter, sliding window). A
+client with `retry_429` (the schemathesis session's default: its generated requests never provoke
+a limit on purpose) answers a 429 that carries `Retry-After` (seconds or an HTTP date) by waiting
+that long and sending the request once more, when the wait is within the target's
+request_timeout_s; a longer one is said in words (a `RateLimitNotice` warning) and the 429 is the
+answer. The httpx clients (`guarded_client`, which the errors and semantic layers send through)
+do not retry unless asked: their checks count each call and assert the documented 429s.
+A request the suite sends to provoke a documented limit is marked (`provoking()` around it, or
+the request extension `PROVOKED`): it is neither paced nor retried, so it still meets the limit.
+
 Written by hand: no HTTP library offers a total-time limit that also covers a dripping status
 line and headers (httpx and urllib3 time each socket read), so the deadline is applied below
 httpcore, per socket call; nor a cap on decoded size (httpx's decoders inflate each chunk
@@ -18,13 +33,17 @@ whole), so the size is counted by decoding with zlib's `max_length` before httpx
 
 from __future__ import annotations
 
+import contextvars
 import io
 import ipaddress
 import socket
 import ssl
 import threading
 import time
+import warnings
 import zlib
+from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterator
 
 import httpcore
@@ -32,10 +51,11 @@ import httpx
 import requests
 import urllib3
 from httpx._decoders import SUPPORTED_DECODERS  # which codings httpx decodes (br, zstd: when installed)
+from pyrate_limiter import Duration, Limiter, Rate
 
 from chatcontract.redaction import redact
 from chatcontract.suite.expect import Mismatch, one_line
-from chatcontract.targets import Target
+from chatcontract.targets import RateLimit, Target, owner_of
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # no documented response of these APIs comes near it
 
@@ -272,21 +292,112 @@ def _tell_observers(request: httpx.Request, response: httpx.Response, content: b
         observer(request, seen)
 
 
+# --- the target's rate limit and Retry-After ---------------------------------------------------
+
+PROVOKED = "chatcontract.provoked"  # request extension: True for a request meant to meet a limit
+_provoking: contextvars.ContextVar[bool] = contextvars.ContextVar("chatcontract_provoking", default=False)
+
+
+@contextmanager
+def provoking() -> Iterator[None]:
+    """Every request sent inside (this thread or task) provokes a documented limit on purpose:
+    not paced by the target's rate limit, its 429 never retried."""
+    token = _provoking.set(True)
+    try:
+        yield
+    finally:
+        _provoking.reset(token)
+
+
+class RateLimitNotice(UserWarning):
+    """A 429 whose Retry-After is longer than chatcontract waits: the 429 is the answer."""
+
+
+_limiters: dict[tuple[str, str, str], Limiter] = {}  # (target name, base_url, scope) -> its limiter
+_limiters_lock = threading.Lock()
+
+
+def _rate(per_s: float) -> Rate:
+    """`per_s` requests a second as a whole number of requests per window (0.5/s: 1 per 2 s)."""
+    calls = max(1, round(per_s))
+    return Rate(calls, max(1, round(calls * Duration.SECOND / per_s)))
+
+
+def _limiter(target: Target, limit: RateLimit) -> Limiter:
+    key = (target.name, target.base_url, limit.scope)
+    with _limiters_lock:
+        if key not in _limiters:
+            _limiters[key] = Limiter(_rate(limit.per_s))
+        return _limiters[key]
+
+
+def _pace(target: Target, request: httpx.Request) -> None:
+    """Wait until the target's limit for this request lets one more through."""
+    limit = target.rate_limit_for(request.method, request.url.path)
+    if limit is not None:
+        _limiter(target, limit).try_acquire(limit.scope, blocking=True)
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """`Retry-After` in seconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3); None
+    when absent or unreadable. A date in the past is 0."""
+    text = (value or "").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def is_provoked(request: httpx.Request) -> bool:
+    return bool(request.extensions.get(PROVOKED)) or _provoking.get()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with a total-time budget per exchange and a response size limit.
 
     The budget is the request's own timeout (httpx's `timeout=`), applied to the exchange as a
     whole rather than to each socket read."""
 
-    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext = True, target: Target | None = None,
+                 retry_429: bool = False) -> None:
         # HTTPTransport.__init__ only builds its httpcore pool and has no option for the pool's
         # network backend, so the pool is built here: HTTPTransport's defaults plus the deadline
         # backend (written for httpx 0.28 and httpcore 1.0, both pinned in pyproject.toml).
         self._deadline = _Deadline()
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
         self._pool = httpcore.ConnectionPool(ssl_context=context, network_backend=_DeadlineBackend(self._deadline))
+        self._target = target
+        self._retry_429 = retry_429
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The answer to `request`, paced by the target's rate limit; a 429 with Retry-After
+        waited out and sent once more where this transport retries (see the module's text)."""
+        provoked = is_provoked(request)
+        if self._target is not None and not provoked:
+            _pace(self._target, request)
+        response = self._exchange(request)
+        if response.status_code != 429 or not self._retry_429 or provoked:
+            return response
+        header = response.headers.get("retry-after")
+        wait = retry_after_s(header)
+        if wait is None:
+            return response
+        most = self._target.request_timeout_s if self._target is not None else _budget(request.extensions.get("timeout")) or 10.0
+        if wait > most:
+            warnings.warn(RateLimitNotice(
+                f"{request.method} {request.url.path} answered 429 with Retry-After: {one_line(header or '', 60)} "
+                f"({wait:g} s), longer than the {most:g} s chatcontract waits (the target's request_timeout_s): "
+                "not retried, the 429 is the answer"), stacklevel=2)
+            return response
+        time.sleep(wait)
+        if self._target is not None:
+            _pace(self._target, request)
+        return self._exchange(request)
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response:
         """The whole response, read under the deadline and both size limits (the suite reads every
         body whole anyway; none it should get is near the limit)."""
         method, path = request.method, request.url.path
@@ -326,13 +437,20 @@ class GuardedTransport(httpx.HTTPTransport):
                               stream=httpx.ByteStream(content))
 
 
-def guarded_client(timeout: float = 10.0, *, verify: bool | ssl.SSLContext = True) -> httpx.Client:
+def guarded_client(timeout: float = 10.0, *, verify: bool | ssl.SSLContext = True, target: Target | None = None,
+                   retry_429: bool = False) -> httpx.Client:
     """An httpx client for talking to a target: `timeout` bounds each whole exchange, bodies are
-    capped, redirects are not followed; `verify` is a target's `Target.ssl_context()`."""
+    capped, redirects are not followed; `verify` is a target's `Target.ssl_context()`. The
+    target's client (`target`, or the one whose `ssl_context()` `verify` is) sends its headers
+    and keeps to its rate limit; `retry_429`: wait out a 429's Retry-After and send once more."""
+    target = target or owner_of(verify)
+    if target is not None and verify is True:
+        verify = target.ssl_context()
+    headers = {"Accept-Encoding": ACCEPT_ENCODING, **(target.headers if target is not None else {})}
     # trust_env=False: no proxy from the environment (traffic goes to the target and nowhere else,
     # and a proxy transport would bypass the guard) and no .netrc credentials added to requests.
-    return httpx.Client(transport=GuardedTransport(verify=verify), timeout=timeout, follow_redirects=False,
-                        trust_env=False, headers={"Accept-Encoding": ACCEPT_ENCODING})
+    return httpx.Client(transport=GuardedTransport(verify=verify, target=target, retry_429=retry_429), timeout=timeout,
+                        follow_redirects=False, trust_env=False, headers=headers)
 
 
 class _GuardedAdapter(requests.adapters.BaseAdapter):
@@ -342,19 +460,22 @@ class _GuardedAdapter(requests.adapters.BaseAdapter):
     with that timeout. One schema check generates dozens of requests, and against a target that
     stopped answering each would otherwise wait out its whole budget."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, target: Target | None = None,
+                 retry_429: bool = True) -> None:
         super().__init__()
         self._clients: dict[bool, httpx.Client] = {}
         self._lock = threading.Lock()
         self._timed_out: str | None = None
         self._ssl_context = ssl_context
+        self._target = target
+        self._retry_429 = retry_429
 
     def _client(self, verify: Any) -> httpx.Client:
         key = verify is not False
         with self._lock:
             if key not in self._clients:
                 chosen = self._ssl_context if key and self._ssl_context is not None else key
-                self._clients[key] = guarded_client(verify=chosen)
+                self._clients[key] = guarded_client(verify=chosen, target=self._target, retry_429=self._retry_429)
             return self._clients[key]
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
@@ -403,14 +524,21 @@ class _NoRedirectSession(requests.Session):
         return None  # a redirect is the answer under test, never followed (off-host or not)
 
 
-def guarded_session(ssl_context: ssl.SSLContext | None = None) -> requests.Session:
+def guarded_session(ssl_context: ssl.SSLContext | None = None, *, target: Target | None = None,
+                    retry_429: bool = True) -> requests.Session:
     """A requests session whose every exchange is guarded as `guarded_client`'s (for schemathesis:
     `case.call_and_validate(session=...)`). Redirects are not followed; `ssl_context` is a
-    target's `Target.ssl_context()`."""
+    target's `Target.ssl_context()`, which makes it that target's session (headers, rate limit),
+    as `target` does. It retries a 429 with Retry-After unless `retry_429=False`."""
+    target = target or owner_of(ssl_context)
+    if target is not None and ssl_context is None:
+        ssl_context = target.ssl_context()
     session = _NoRedirectSession()
     session.trust_env = False  # as guarded_client: no proxy or .netrc from the environment
     session.headers["Accept-Encoding"] = ACCEPT_ENCODING
-    adapter = _GuardedAdapter(ssl_context)
+    if target is not None:
+        session.headers.update(target.headers)  # a case's own header of the same name wins
+    adapter = _GuardedAdapter(ssl_context, target, retry_429)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -419,7 +547,7 @@ def guarded_session(ssl_context: ssl.SSLContext | None = None) -> requests.Sessi
 def probe(target: Target) -> str | None:
     """None when the target answers HTTP at all (any status, any body); else a one-line reason."""
     try:
-        with guarded_client(min(target.request_timeout_s, 10), verify=target.ssl_context()) as client:
+        with guarded_client(min(target.request_timeout_s, 10), verify=target.ssl_context(), target=target) as client:
             client.get(target.base_url + "/")
     except ResponseTooLarge:
         return None  # it answered
