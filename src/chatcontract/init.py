@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from chatcontract import specs
-from chatcontract.targets import target_requirements
+from chatcontract.targets import EXTRA_KEYS_SCHEMA, credential_headers, spec_rate_limits, target_requirements
 
 PLACEHOLDER = "change-me"
 WIDTH = 96
@@ -120,7 +120,9 @@ def target_file(platform: str, *, base_url: str = "http://127.0.0.1:8080", name:
         "# The server's root URL, with any path prefix the API lives under (no query, no credentials).",
         f"base_url: {base_url}",
         "",
-        "# Who the suite calls as: identity -> one value per security scheme, each:",
+        "# Who the suite calls as: identity -> one value per security scheme. Any value may be ${ENV_VAR}",
+        "# (or contain it): read from that environment variable when the file is loaded, never written",
+        "# anywhere; a missing variable stops the run naming it. Write $${ for a literal ${. Each scheme:",
     ]
     for scheme in scheme_names:
         lines += _comment(f"{scheme}: {_first_sentence(schemes[scheme].get('description', ''))}", prefix="#   ")
@@ -132,6 +134,7 @@ def target_file(platform: str, *, base_url: str = "http://127.0.0.1:8080", name:
         lines.append(f"  {mark}{identity}:")
         for scheme in scheme_names:
             lines += _entry(scheme, f"{PLACEHOLDER}-{identity}-{scheme}".replace("_", "-"), "  ", mark + "  ")
+            lines.append(f"  {mark}  # {scheme}: ${{{_variable(platform, identity, scheme)}}}")
     lines += ["", "# Ids that exist on the server, as the spec's x-target describes them.", "fixtures:"]
     for fixture, schema in needs["fixtures"].items():
         is_optional = fixture in optional
@@ -148,4 +151,37 @@ def target_file(platform: str, *, base_url: str = "http://127.0.0.1:8080", name:
               *_comment(_schema_text("disabled")), "disabled: []",
               *_comment(_schema_text("implements") + " For example:"),
               f"# implements: [{', '.join(op.operation_id for op in specs.operations(platform))}]", ""]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_headers_and_rate(platform), ""])
+
+
+def _variable(platform: str, identity: str, scheme: str) -> str:
+    """An environment variable name for one credential, e.g. SENDBIRD_MASTER_APITOKEN."""
+    return re.sub(r"[^A-Z0-9]+", "_", f"{platform}_{identity}_{scheme}".upper()).strip("_")
+
+
+def _headers_and_rate(platform: str) -> list[str]:
+    """The commented-out `headers` and `rate_limit_per_s` options, with what the spec documents."""
+    schemes = specs.security_schemes(platform)
+    carriers = sorted({"Cookie" if schemes[name].get("in") == "cookie" else str(schemes[name].get("name"))
+                       if schemes[name].get("type") == "apiKey" else "Authorization"
+                       for name in credential_headers(platform).values()})
+    limits = spec_rate_limits(platform)
+    documented = ", ".join(f"{op} {limit.per_s:g}/s" for op, limit in limits.items())
+    tags = sorted({tag for limit in limits.values() for tag in re.findall(r"\[[^\]]+\]", limit.source)})
+    rate = (f"Without it, the limits specs/{platform}.yaml documents ({' '.join(tags)}) apply, "
+            + ("all operations counted together" if any(limit.scope == "*" for limit in limits.values())
+               else "each operation counted apart")
+            + f": {documented}; but not to a base_url on loopback." if limits else
+            f"Without it, there is no limit (specs/{platform}.yaml documents none).")
+    return [
+        *_comment(EXTRA_KEYS_SCHEMA["headers"]["description"] + ", e.g. a gateway's key. A request's own header "
+                  "of the same name wins. A value from ${ENV_VAR} is a secret: reports and curl lines show it as "
+                  "<redacted>. Host, Content-Length and the credentials' own headers"
+                  + (f" ({', '.join(carriers)})" if carriers else "") + " cannot be set here."),
+        "# headers:",
+        "#   X-Gateway-Key: ${GATEWAY_KEY}",
+        *_comment("At most this many requests a second to this target, all operations together (false: no limit). "
+                  + rate + " A 429 answer with Retry-After to a generated request is waited out (up to "
+                  "request_timeout_s) and sent once more; the errors the suite provokes on purpose are never retried."),
+        "# rate_limit_per_s: 10",
+    ]

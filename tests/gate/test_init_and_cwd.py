@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatcontract import specs
+from chatcontract import specs, targets
 from chatcontract.servers.serve import RunningServer, target_document
 from chatcontract.targets import load_target, target_requirements
 from tests.gate.conftest import command, said
@@ -31,6 +31,27 @@ def test_init_writes_a_commented_target_file_the_loader_accepts(tmp_path: Path, 
     for fixture, schema in needs["fixtures"].items():
         assert " ".join(schema["description"].split())[:40] in text
         assert (fixture in target.fixtures) == (fixture not in optional)
+
+
+@pytest.mark.parametrize("platform", ["sendbird", "plugdj"])
+def test_init_offers_env_credentials_headers_and_the_rate_limit_commented(
+        tmp_path: Path, platform: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    done = command(tmp_path, "init", platform)
+    assert done.returncode == 0, said(done)
+    text = (tmp_path / f"{platform}.target.yaml").read_text()
+    assert "${ENV_VAR}" in text and "$${" in text
+    documented = targets.spec_rate_limits(platform)
+    assert all(f"{op} {limit.per_s:g}/s" in " ".join(text.split()) for op, limit in documented.items())
+    # Uncommented as written, the options load: the header from the environment, the rate limit.
+    monkeypatch.setenv("GATEWAY_KEY", "gw-0123456789abcdef")
+    opened = text.replace("# headers:", "headers:").replace("#   X-Gateway-Key:", "  X-Gateway-Key:")
+    opened = opened.replace("# rate_limit_per_s: 10", "rate_limit_per_s: 10")
+    assert opened.count("\nheaders:") == 1 and "\nrate_limit_per_s: 10" in opened
+    (tmp_path / "opened.target.yaml").write_text(opened)
+    target = load_target(tmp_path / "opened.target.yaml")
+    assert target.headers == {"X-Gateway-Key": "gw-0123456789abcdef"} and target.secret_headers == {"X-Gateway-Key"}
+    assert target.rate_limit_for("GET", "/anything").per_s == 10
+    assert target.redacted()["headers"] == {"X-Gateway-Key": "<redacted>"}
 
 
 def test_init_never_overwrites_a_file_without_force(tmp_path: Path) -> None:
