@@ -254,6 +254,8 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     # exchange (a dripping target cannot hold the run), bodies are capped, no redirect is followed.
     session = guarded_session(target.ssl_context())
 
+    failing: list[Any] = []  # the response of each call that failed a check; hypothesis replays the final one last
+
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
@@ -268,13 +270,22 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
                 excluded = [negative_data_rejection, missing_required_header]
             elif not response.content and decisions.empty_body_accepted(target.api, operation_id, response.status_code):
                 excluded += [response_schema_conformance, content_type_conformance]  # a reading: no body at all
-            case.validate_response(response, excluded_checks=excluded, transport_kwargs={"session": session})
+            try:
+                case.validate_response(response, excluded_checks=excluded, transport_kwargs={"session": session})
+            except BaseException:
+                failing.append(response)
+                raise
             return
         checks = list(strict_checks)
         if target.strict("undocumented_rejection") and not vendor_asserts_rejection:
             checks.append(negative_data_rejection)
         if checks:
-            case.call_and_validate(session=session, checks=checks)
+            response = case.call(session=session)
+            try:
+                case.validate_response(response, checks=checks, transport_kwargs={"session": session})
+            except BaseException:
+                failing.append(response)
+                raise
 
     test = build_operation_test(config=schema.config, operation=operation, test_func=check,
                                 given_kwargs={}, feedback=FeedbackSources())
@@ -282,6 +293,9 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     try:
         with hypothesis.reporting.with_reporter(lambda _message: None):
             test()
+    except (AssertionError, BaseExceptionGroup) as exc:
+        exc.failing_response = failing[-1] if failing else None  # for schema_failures.describe
+        raise
     finally:
         session.close()
     return calls

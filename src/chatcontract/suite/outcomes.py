@@ -100,8 +100,8 @@ def _title(exc: BaseException) -> str:
 def _group_reason(exc: BaseException, lead: str) -> str | None:
     """`<lead's label>: N problems: title; title` for a group of problems, else None."""
     group = _deciding(exc)
-    if not isinstance(group, BaseExceptionGroup):
-        return None
+    if not isinstance(group, BaseExceptionGroup) or getattr(exc, "described", False):
+        return None  # (a layer that described each problem itself keeps its own lead line)
     titles = list(dict.fromkeys(_title(leaf) for leaf in _leaves(group)))
     label, sep, _ = lead.partition(": ")
     prefix = f"{label}: " if sep and " " not in label else ""

@@ -489,7 +489,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         outcome = classify(report, call, DISABLED_PREFIX)
         if outcome is not None:
             wire = item.stash.get(reports.wire_key, None)
-            curl = wire.curl() if wire is not None and outcome.kind in ("fail", "error") else ""
+            curl = ((wire.curl() if wire is not None else case.extra.get("curl", ""))
+                    if outcome.kind in ("fail", "error") else "")
             record = result_record(case, outcome, curl, report.duration)
             counted = item.config.stash.setdefault(_counted_key, [0])
             record["requests"], counted[0] = requests_sent() - counted[0], requests_sent()

@@ -218,6 +218,8 @@ def summary_lines(recorder: Recorder) -> list[str]:
         if r["outcome"] in ("fail", "error") and not r["accepted_by_baseline"]:
             if (r["target"], r["message"]) not in same:
                 lines.append(f"{SYMBOL[r['outcome']]} {printable(r['id'])}: {printable(r['message'])}")
+                if r["outcome"] == "fail" and r.get("curl"):
+                    lines.append(f"  reproduce: {printable(r['curl'])}")
     return lines
 
 

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 import pytest
 
 from chatcontract import decisions, specs
-from chatcontract.suite import fuzzing
+from chatcontract.suite import fuzzing, schema_failures
 from chatcontract.suite.cases import Case, Fact
 from chatcontract.suite.expect import Mismatch, documented_body
 from chatcontract.suite.wire import Wire, base_call
@@ -108,8 +108,12 @@ def test_operation_conforms(case: Case, target: Target, run_profile: dict, reque
                               seed=int(seed) if seed is not None else 0, shrink=run_profile["shrink"],
                               strict=case.payload == STRICT)
     except (AssertionError, BaseExceptionGroup) as exc:
-        # schemathesis' report (its own curl line included) with every credential redacted.
-        raise AssertionError(target.redact(f"{case.operation_id}: {exc}")) from None
+        # Which check, where, expected and got, and a curl of the exact request (credentials redacted).
+        text, case.extra["curl"] = schema_failures.describe(case.operation_id, exc, getattr(exc, "failing_response", None),
+                                                             target)
+        failure = AssertionError(text)
+        failure.described = True  # outcomes: this lead line already names each distinct problem
+        raise failure from None
 
 
 def _check_edges(case: Case, target: Target, wire: Wire) -> None:
