@@ -21,10 +21,15 @@ from typing import Any
 import yaml
 
 from chatcontract import specs
-from chatcontract.targets import EXTRA_KEYS_SCHEMA, credential_headers, spec_rate_limits, target_requirements
+from chatcontract.targets import credential_headers, spec_rate_limits, target_requirements
 
 PLACEHOLDER = "change-me"
 WIDTH = 96
+
+
+def _target_schema() -> dict:
+    """The target file's schema (schemas/chatcontract/target.schema.json): what each key is for."""
+    return specs.read_document(specs.schemas_dir() / "chatcontract" / "target.schema.json")
 
 
 def _comment(text: str, indent: str = "", prefix: str = "# ") -> list[str]:
@@ -174,7 +179,7 @@ def _headers_and_rate(platform: str) -> list[str]:
             + f": {documented}; but not to a base_url on loopback." if limits else
             f"Without it, there is no limit (specs/{platform}.yaml documents none).")
     return [
-        *_comment(EXTRA_KEYS_SCHEMA["headers"]["description"] + ", e.g. a gateway's key. A request's own header "
+        *_comment(_target_schema()["properties"]["headers"]["description"] + ", e.g. a gateway's key. A request's own header "
                   "of the same name wins. A value from ${ENV_VAR} is a secret: reports and curl lines show it as "
                   "<redacted>. Host, Content-Length and the credentials' own headers"
                   + (f" ({', '.join(carriers)})" if carriers else "") + " cannot be set here."),

@@ -52,22 +52,6 @@ class TargetError(Exception):
     """A target file that cannot be used; the message is one line naming the file and problem."""
 
 
-# The keys this module reads beside those of schemas/chatcontract/target.schema.json, with their
-# shapes (checked before the rest of the file, then taken out of what the schema validates).
-EXTRA_KEYS_SCHEMA: dict[str, Any] = {
-    "headers": {
-        "type": "object",
-        "description": "header name -> value, sent with every request to this target (a value may be ${ENV_VAR})",
-        "propertyNames": {"pattern": "^[!#\\$%&'*+.^_`|~0-9A-Za-z-]+$",  # RFC 9110 token
-                          "x-expected": "an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"},
-        "additionalProperties": {"type": ["string", "integer"]},
-    },
-    "rate_limit_per_s": {
-        "description": "at most this many requests a second to this target (all operations together); "
-                       "false: no limit; absent: the spec's documented limits (x-rate-limit)",
-        "oneOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100000}, {"const": False}],
-    },
-}
 # Headers a target file may not set: HTTP's own framing and routing (httpx writes them from the
 # request), and the codings guarded.py can bound (it asks for gzip and deflate only).
 RESERVED_HEADERS = {"host": "names the server the request is for (it comes from base_url)",
@@ -354,17 +338,6 @@ def from_document(document: Any, *, where: str, default_name: str, base_url: str
         raise TargetError(redaction.redact(str(exc))) from None
 
 
-def _check_extra_keys(document: dict[str, Any], where: str) -> dict[str, Any]:
-    """The document without the keys of EXTRA_KEYS_SCHEMA, once they are checked."""
-    for key, schema in EXTRA_KEYS_SCHEMA.items():
-        if key in document:
-            error = best_match(checked_by(schema).iter_errors(document[key]))
-            if error is not None:
-                at = "/".join(str(p) for p in error.absolute_path)
-                raise TargetError(f"{where}: {key}{'/' + at if at else ''}: {error.message}")
-    return {k: v for k, v in document.items() if k not in EXTRA_KEYS_SCHEMA}
-
-
 def checked_by(schema: dict[str, Any]) -> Draft202012Validator:
     """A validator of `schema` that reads `pattern` as ECMA-262 does and says `x-expected` in words."""
     return validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})(schema)
@@ -437,7 +410,6 @@ def _from_document(document: Any, *, where: str, default_name: str, base_url: st
     if not isinstance(document, dict):
         raise TargetError(f"{where}: a target file must be a YAML mapping")
     extra = document
-    document = _check_extra_keys(document, where)
     if isinstance(document.get("base_url"), str) and base_url is None:
         check_base_url(document["base_url"], where)  # its problems in words, not as a regex
     error = best_match(_validator().iter_errors(document))
