@@ -92,13 +92,13 @@ def merge(documents: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         for t in doc["targets"]:
             targets.setdefault(t["name"], {k: v for k, v in t.items() if k != "totals"})
     counts = Counter(r["outcome"] for r in results)
+    per_target = Counter((r["target"], r["outcome"]) for r in results)  # one pass: merge stays linear in results
     merged: dict[str, Any] = {
         "tool": "chatcontract",
         "profile": profile,
         "finished_at": max(doc["finished_at"] for _, doc in documents),
         "totals": {k: counts.get(k, 0) for k in KINDS},
-        "targets": [{**t, "totals": {k: sum(1 for r in results if r["target"] == name and r["outcome"] == k)
-                                     for k in KINDS}} for name, t in targets.items()],
+        "targets": [{**t, "totals": {k: per_target[(name, k)] for k in KINDS}} for name, t in targets.items()],
         "results": results,
         "merged_from": [str(path) for path, _ in documents],
     }

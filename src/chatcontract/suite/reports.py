@@ -66,6 +66,14 @@ def _counts(results: Iterable[dict[str, Any]]) -> Counter:
     return Counter(r["outcome"] for r in results)
 
 
+def _by_target(results: Iterable[dict[str, Any]]) -> dict[str, Counter]:
+    """Target name -> its outcome counts, in one pass (a run or merge of many targets stays linear)."""
+    found: dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        found[r["target"]][r["outcome"]] += 1
+    return found
+
+
 def cell(kinds: Iterable[str]) -> str:
     present = set(kinds)
     for kind in _WORST:
@@ -89,6 +97,7 @@ def result_document(recorder: Recorder, *, profile: str, finished_at: float,
                     run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The results.json document; `run` adds what the run knows of itself (the suite's version,
     the specs' fingerprint, the shard it ran, the requests it sent)."""
+    per_target = _by_target(recorder.results)
     return {
         "tool": "chatcontract",
         "profile": profile,
@@ -96,7 +105,7 @@ def result_document(recorder: Recorder, *, profile: str, finished_at: float,
         **(run or {}),
         "totals": {k: _counts(recorder.results).get(k, 0) for k in KINDS},
         "targets": [
-            {**t, "totals": {k: _counts(r for r in recorder.results if r["target"] == name).get(k, 0) for k in KINDS}}
+            {**t, "totals": {k: per_target[name].get(k, 0) for k in KINDS}}
             for name, t in recorder.targets.items()
         ],
         "results": list(recorder.results),
@@ -208,8 +217,9 @@ def write_document(report_dir: Path, document: dict[str, Any]) -> dict[str, Any]
 def summary_lines(recorder: Recorder) -> list[str]:
     """One line per target with its totals, then one line per failure and error."""
     lines = []
+    per_target = _by_target(recorder.results)
     for name in recorder.targets:
-        counts = _counts(r for r in recorder.results if r["target"] == name)
+        counts = per_target[name]
         lines.append(f"{printable(name):<16} " + "  ".join(f"{k} {counts.get(k, 0)}" for k in KINDS))
     same = shared_errors([r for r in recorder.results if r["outcome"] == "error"])
     for (target, message), count in same.items():
