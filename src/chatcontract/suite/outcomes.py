@@ -113,7 +113,7 @@ def _split(text: str) -> tuple[str, str]:
     """The first line and the rest, each redacted before it is cut (redaction.py)."""
     text = redact(text).strip()
     first, _, rest = text.partition("\n")
-    return first.strip()[:500], rest.strip()[:6000]
+    return first.strip()[:500], rest.strip()[:12000]
 
 
 def classify(report: pytest.TestReport, call: pytest.CallInfo[None], disabled_prefix: str) -> Outcome | None:

@@ -14,13 +14,14 @@ project's own data formats (specs/extensions.md); HTTP itself is httpx's.
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import re
 import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -35,6 +36,9 @@ WRONG = "wrong"  # in a `credentials` map: this scheme carries a value no server
 NEAR = "near-miss"  # ... the caller's own value with its end changed (a server checking only a prefix accepts it)
 LEFT_OUT = "missing"  # ... this scheme is not sent at all (the others are)
 NEAR_MISS_CHARS = 6
+LOG_SIZE = 200  # exchanges a wire remembers for a failure report
+SHOWN_EXCHANGES = 12  # of them, how many a failure lists (the failing read is the last)
+BODY_CHARS = 160  # of each response body
 
 
 def near_miss(value: str) -> str:
@@ -237,6 +241,9 @@ class Wire:
         self._schemes = specs.security_schemes(target.api)
         self._required = specs.security_scheme_names(target.api)
         self.last: tuple[Prepared, httpx.Response | None] | None = None
+        # Every exchange since `begin()` (a state machine's example), newest last, bounded: what a
+        # semantic failure lists, each with its curl.
+        self.log: collections.deque[tuple[Prepared, httpx.Response | None]] = collections.deque(maxlen=LOG_SIZE)
 
     def close(self) -> None:
         self.client.close()
@@ -298,9 +305,34 @@ class Wire:
         headers = dict(prepared.headers)
         if prepared.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())
+        self.log.append((prepared, None))
         response = self.client.request(prepared.method, prepared.url, headers=headers, content=prepared.content)
-        self.last = (prepared, response)
+        self.last = self.log[-1] = (prepared, response)
         return response
+
+    def begin(self) -> None:
+        """Start a new sequence (a state machine's example): the log holds only its exchanges."""
+        self.log.clear()
+
+    def exchanges(self, limit: int = SHOWN_EXCHANGES) -> str:
+        """The logged exchanges, oldest first, each `METHOD path -> status body` and its curl
+        (credentials redacted); the last `limit` when there are more."""
+        entries = list(self.log)
+        lines = []
+        if len(entries) > limit:
+            lines.append(f"(the first {len(entries) - limit} exchanges of this example left out)")
+            entries = entries[-limit:]
+        for prepared, response in entries:
+            where = urlsplit(prepared.url)
+            path = where.path + (f"?{where.query}" if where.query else "")
+            if response is None:
+                answer = "no answer"
+            else:
+                text = " ".join(response.text.split())
+                answer = f"{response.status_code} {text[:BODY_CHARS]}{'…' if len(text) > BODY_CHARS else ''}"
+            lines.append(redact(f"{prepared.method} {path} -> {answer}"))
+            lines.append(f"    {self.curl(prepared)}")
+        return "\n".join(lines)
 
     def curl(self, prepared: Prepared | None = None) -> str:
         """The last (or given) request as a curl command, credentials redacted."""

@@ -72,6 +72,10 @@ class ModelMachine(RuleBasedStateMachine):
     # behaviour -> the operationIds (and CLOCK) it needs; what is listed here and never ran is a skip.
     needs: ClassVar[dict[str, tuple[str, ...]]] = {}
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.context.wire.begin()  # a failure lists this example's exchanges only
+
     @property
     def target(self) -> Target:
         return self.context.target
@@ -115,7 +119,9 @@ class ModelMachine(RuleBasedStateMachine):
                 self.notes.pop(behaviour, None)
             return
         self.behaviours[behaviour] = "fail"
-        raise SemanticViolation(behaviour, f"{message}\nchecks: {fact}")
+        violation = SemanticViolation(behaviour, f"{message}\nchecks: {fact}")
+        violation.exchanges = self.context.wire.exchanges()  # up to the failing read, before any clean-up
+        raise violation
 
     def quiet(self, operation_id: str, **overrides: Any) -> httpx.Response | None:
         """A call for setup or clean-up: nothing is asserted; None when the target lacks it."""
@@ -228,7 +234,9 @@ def run(platform: str, context: Context, *, examples: int, steps: int, shrink: b
         # Hypothesis attaches the failing example's steps to the exception as notes.
         steps = [n for n in getattr(exc, "__notes__", []) if n.strip() and not n.startswith("Failing test case")]
         label = "steps (shrunk)" if shrink else "steps"
-        raise SemanticViolation(exc.behaviour, f"{exc.text}\n{label}:\n" + "\n".join(steps)) from None
+        exchanges = getattr(exc, "exchanges", "")
+        listed = f"\nexchanges of the failing example, each with its curl:\n{exchanges}" if exchanges else ""
+        raise SemanticViolation(exc.behaviour, f"{exc.text}{listed}\n{label}:\n" + "\n".join(steps)) from None
     except FlakyFailure as group:
         # The violation was seen, then the same steps passed when hypothesis replayed them: the
         # target answered the same calls two ways (or something else changed it meanwhile).
