@@ -134,17 +134,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Merge the reports of a run's shards (or of runs of different targets) into one set."""
     from chatcontract import merge, runner
     from chatcontract.docs import results
-    from chatcontract.suite import reports
-
     from chatcontract import reportlock
+    from chatcontract.suite import reports
 
     files = merge.result_files(args.pieces, exclude=args.out)
     document = merge.merge([(path, results.load(path)) for path in files])
     try:
-        reportlock.hold(args.out)  # not while a run (or another merge) writes that folder
+        reportlock.hold(args.out, "--out")  # not while a run (or another merge) writes that folder
     except reportlock.ReportDirBusy as exc:
-        errors.print(f"chatcontract: {printable(str(exc).replace('--report-dir', '--out', 1))}", markup=False,
-                     highlight=False, soft_wrap=True)
+        errors.print(f"chatcontract: {printable(exc)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     try:
         reports.write_document(args.out, document)

@@ -14,6 +14,7 @@ from typing import Any
 
 from chatcontract import specs
 from chatcontract.suite.outcomes import KINDS
+from chatcontract.suite.reports import counts_by_target
 
 RESULTS = "results.json"
 
@@ -92,13 +93,13 @@ def merge(documents: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         for t in doc["targets"]:
             targets.setdefault(t["name"], {k: v for k, v in t.items() if k != "totals"})
     counts = Counter(r["outcome"] for r in results)
-    per_target = Counter((r["target"], r["outcome"]) for r in results)  # one pass: merge stays linear in results
+    per_target = counts_by_target(results)  # one pass: merge stays linear in the results
     merged: dict[str, Any] = {
         "tool": "chatcontract",
         "profile": profile,
         "finished_at": max(doc["finished_at"] for _, doc in documents),
         "totals": {k: counts.get(k, 0) for k in KINDS},
-        "targets": [{**t, "totals": {k: per_target[(name, k)] for k in KINDS}} for name, t in targets.items()],
+        "targets": [{**t, "totals": {k: per_target[name].get(k, 0) for k in KINDS}} for name, t in targets.items()],
         "results": results,
         "merged_from": [str(path) for path, _ in documents],
     }

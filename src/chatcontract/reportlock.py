@@ -29,8 +29,9 @@ class ReportDirBusy(Exception):
     """Another run holds the folder; the message says which and what to do."""
 
 
-def hold(report_dir: Path) -> None:
-    """Take the folder's lock for the rest of this process (or until `release`)."""
+def hold(report_dir: Path, option: str = "--report-dir") -> None:
+    """Take the folder's lock for the rest of this process (or until `release`); `option` names
+    the folder in the message as the user gave it."""
     folder = report_dir.resolve()
     if folder in _held or fcntl is None:
         return
@@ -44,8 +45,8 @@ def hold(report_dir: Path) -> None:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise ReportDirBusy(f"--report-dir {report_dir} is in use by another chatcontract run (pid {holder}); "
-                                "give each run its own --report-dir (or wait for it to finish)") from None
+            raise ReportDirBusy(f"{option} {report_dir} is in use by another chatcontract run (pid {holder}); "
+                                f"give each run its own {option} (or wait for it to finish)") from None
         try:
             if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
                 break

@@ -44,12 +44,12 @@ def test_a_schema_failure_names_check_pointer_expected_and_got(tmp_path: Path) -
         secrets = {v for creds in document["credentials"].values() for v in creds.values()}
         assert not any(secret in record["curl"] for secret in secrets)
         argv = shlex.split(record["curl"])
-        method, url = argv[argv.index("-X") + 1], argv[-1]
+        method, url = argv[argv.index("-X") + 1], argv[argv.index("-X") + 2]  # as wire.curl writes it
         headers = dict(argv[i + 1].split(": ", 1) for i, part in enumerate(argv) if part == "-H")
         identity = next(iter(yaml.safe_load(Path("specs/sendbird.yaml").read_text())["x-target"]["identities"]))
         (token,) = document["credentials"][identity].values()  # Sendbird has one scheme: Api-Token
         headers = {k: v.replace("<redacted>", token) for k, v in headers.items()}
-        body = argv[argv.index("--data-binary") + 1] if "--data-binary" in argv else None
+        body = argv[argv.index("--data-raw") + 1] if "--data-raw" in argv else None
         again = httpx.request(method, url, headers=headers, content=body, timeout=10)
         assert again.status_code == 200 and "users" not in again.json() and "blocked_users" in again.json()
     finally:
@@ -62,8 +62,8 @@ def test_a_content_type_failure_says_expected_and_got(tmp_path: Path) -> None:
         assert "content_type_conformance (ST105)" in record["message"], record["message"]
         assert 'expected ["application/json"], got "text/html' in record["message"]
         argv = shlex.split(record["curl"])
-        assert argv[:3] == ["curl", "-X", "POST"] and argv[-1].endswith("/_/mutes"), record["curl"]
-        if "--data-binary" in argv:  # the body sent, as sent (JSON)
-            json.loads(argv[argv.index("--data-binary") + 1])
+        assert argv[:4] == ["curl", "-sS", "-X", "POST"] and argv[4].endswith("/_/mutes"), record["curl"]
+        if "--data-raw" in argv:  # the body sent, as sent (JSON)
+            json.loads(argv[argv.index("--data-raw") + 1])
     finally:
         server.stop()

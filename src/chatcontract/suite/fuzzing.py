@@ -256,6 +256,13 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
 
     failing: list[Any] = []  # the response of each call that failed a check; hypothesis replays the final one last
 
+    def validate(case: Any, response: Any, **checks: Any) -> None:
+        try:
+            case.validate_response(response, transport_kwargs={"session": session}, **checks)
+        except BaseException:
+            failing.append(response)
+            raise
+
     def check(case: Any) -> None:
         nonlocal calls
         calls += 1
@@ -270,22 +277,13 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
                 excluded = [negative_data_rejection, missing_required_header]
             elif not response.content and decisions.empty_body_accepted(target.api, operation_id, response.status_code):
                 excluded += [response_schema_conformance, content_type_conformance]  # a reading: no body at all
-            try:
-                case.validate_response(response, excluded_checks=excluded, transport_kwargs={"session": session})
-            except BaseException:
-                failing.append(response)
-                raise
+            validate(case, response, excluded_checks=excluded)
             return
         checks = list(strict_checks)
         if target.strict("undocumented_rejection") and not vendor_asserts_rejection:
             checks.append(negative_data_rejection)
         if checks:
-            response = case.call(session=session)
-            try:
-                case.validate_response(response, checks=checks, transport_kwargs={"session": session})
-            except BaseException:
-                failing.append(response)
-                raise
+            validate(case, case.call(session=session), checks=checks)
 
     test = build_operation_test(config=schema.config, operation=operation, test_func=check,
                                 given_kwargs={}, feedback=FeedbackSources())

@@ -36,7 +36,7 @@ from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
 from chatcontract.suite import guarded
-from chatcontract.suite.guarded import ResponseTooLarge, guarded_client, probe, requests_sent
+from chatcontract.suite.guarded import guarded_client, probe, requests_sent
 from chatcontract.suite.wire import FixtureError, Wire, base_call
 from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
 
@@ -207,17 +207,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 raise pytest.UsageError(str(exc)) from None
 
 
+_layer_cases_key = pytest.StashKey[dict[str, dict[str, list[Case]]]]()
+
+
+def layer_cases(config: pytest.Config, layer: str) -> dict[str, list[Case]]:
+    """Target name -> the cases of `layer` for it (built once per run, for the checks that look
+    at every case before collection: the baseline and `disabled` entries, the shard plan)."""
+    import importlib
+
+    cache = config.stash.setdefault(_layer_cases_key, {})
+    if layer not in cache:
+        module = importlib.import_module(f"chatcontract.suite.{LAYER_MODULES[layer].removesuffix('.py')}")
+        cache[layer] = {target.name: module.cases(target) for target in targets(config)}
+    return cache[layer]
+
+
 def check_listed_ids(config: pytest.Config) -> None:
     """Every baseline entry and every `disabled` entry of a target file names a check of this
     run's targets (any layer, selected or not): a typo must not silently widen the gate."""
-    import importlib
-
     found = targets(config)
     known: dict[str, set[str]] = {t.name: set() for t in found}
-    for layer, module_file in LAYER_MODULES.items():
-        module = importlib.import_module(f"chatcontract.suite.{module_file.removesuffix('.py')}")
-        for target in found:
-            known[target.name].update(case.test_id for case in module.cases(target))
+    for layer in LAYER_MODULES:
+        for name, cases in layer_cases(config, layer).items():
+            known[name].update(case.test_id for case in cases)
     every = set().union(*known.values())
     listed = baseline_file.load(config.getoption("baseline"))
     stray = baseline_file.unmatched(listed, every, set(known), some_targets_left_out=bool(config.getoption("api")))
@@ -574,15 +586,12 @@ def shard_plan(config: pytest.Config) -> dict[str, Any] | None:
         by_layer = shards.splits_layers([t.name for t in found], shard.count, config.getoption("shard_by"))
     except shards.ShardError as exc:
         raise pytest.UsageError(str(exc)) from None
-    import importlib
-
     weights: dict[str, int] = {}
     layers = config.getoption("layer") or list(LAYER_MODULES)
     for layer in layers:
-        module = importlib.import_module(f"chatcontract.suite.{LAYER_MODULES[layer].removesuffix('.py')}")
-        for target in found:
-            unit = shards.unit_of(target.name, layer, by_layer)
-            weights[unit] = weights.get(unit, 0) + shards.weight(layer) * len(module.cases(target))
+        for name, cases in layer_cases(config, layer).items():
+            unit = shards.unit_of(name, layer, by_layer)
+            weights[unit] = weights.get(unit, 0) + shards.weight(layer) * len(cases)
     plan = shards.plan(weights, shard.count)
     config.stash[_shard_key] = {"shard": shard, "by_layer": by_layer, "plan": plan,
                                 "mine": set(plan[shard.index - 1])}
@@ -632,14 +641,18 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     node.config.stash[_planned_key] = len(ids)
 
 
-def _run_info(config: pytest.Config, recorder: Recorder, exitstatus: int) -> dict[str, Any]:
+def _interrupted(config: pytest.Config, exitstatus: int) -> bool:
+    """Ctrl-C or SIGTERM stopped the suite's run (chatcontract run turns SIGTERM into KeyboardInterrupt)."""
+    return ((exitstatus == pytest.ExitCode.INTERRUPTED or config.stash.get(_interrupted_key, False))
+            and _runs_suite(config))
+
+
+def _run_info(config: pytest.Config, recorder: Recorder, interrupted: bool) -> dict[str, Any]:
     info: dict[str, Any] = {**runinfo.run_info(),
                             "requests_sent": sum(r.get("requests", 0) for r in recorder.results)}
     if _planned_key in config.stash:
         info["checks_planned"] = config.stash[_planned_key]
-    if exitstatus == pytest.ExitCode.INTERRUPTED or config.stash.get(_interrupted_key, False):
-        # Ctrl-C or SIGTERM (chatcontract run turns it into KeyboardInterrupt): what ran is
-        # written, and every report says the run stopped early (reports.interruption).
+    if interrupted:  # what ran is written, and every report says the run stopped early (reports.interruption)
         info["interrupted"] = True
     chosen = shard_plan(config)
     if chosen is not None:
@@ -654,12 +667,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(_recorder_key, None)
     # A shard may hold no check at all (more shards than units): its empty report still says
     # which shard ran, so that `chatcontract merge` can tell it from a missing one.
-    interrupted = ((exitstatus == pytest.ExitCode.INTERRUPTED or session.config.stash.get(_interrupted_key, False))
-                   and _runs_suite(session.config))
+    interrupted = _interrupted(session.config, exitstatus)
     if report_dir and recorder is not None and (recorder.results or interrupted or shard_plan(session.config) is not None):
         reports.write_all(Path(report_dir), _with_hints(session.config, recorder),
                           profile=session.config.getoption("profile"), finished_at=time.time(),
-                          run=_run_info(session.config, recorder, exitstatus))
+                          run=_run_info(session.config, recorder, interrupted))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -66,7 +66,7 @@ def _counts(results: Iterable[dict[str, Any]]) -> Counter:
     return Counter(r["outcome"] for r in results)
 
 
-def _by_target(results: Iterable[dict[str, Any]]) -> dict[str, Counter]:
+def counts_by_target(results: Iterable[dict[str, Any]]) -> dict[str, Counter]:
     """Target name -> its outcome counts, in one pass (a run or merge of many targets stays linear)."""
     found: dict[str, Counter] = defaultdict(Counter)
     for r in results:
@@ -97,7 +97,7 @@ def result_document(recorder: Recorder, *, profile: str, finished_at: float,
                     run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The results.json document; `run` adds what the run knows of itself (the suite's version,
     the specs' fingerprint, the shard it ran, the requests it sent)."""
-    per_target = _by_target(recorder.results)
+    per_target = counts_by_target(recorder.results)
     return {
         "tool": "chatcontract",
         "profile": profile,
@@ -217,7 +217,7 @@ def write_document(report_dir: Path, document: dict[str, Any]) -> dict[str, Any]
 def summary_lines(recorder: Recorder) -> list[str]:
     """One line per target with its totals, then one line per failure and error."""
     lines = []
-    per_target = _by_target(recorder.results)
+    per_target = counts_by_target(recorder.results)
     for name in recorder.targets:
         counts = per_target[name]
         lines.append(f"{printable(name):<16} " + "  ".join(f"{k} {counts.get(k, 0)}" for k in KINDS))

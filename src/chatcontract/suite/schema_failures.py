@@ -9,7 +9,7 @@ curl does not reproduce the request. This module turns them into:
 * the detail, one block per distinct failure: check, JSON pointer into the response body and
   the schema keyword it broke (a file of `schemas/` or `specs/`), expected, got, the exchange;
 * a curl of the exact request that failed (the last one hypothesis replayed), built from what
-  was sent, where only the target's credentials are `<redacted>` (`Target.redact`).
+  was sent by the suite's one curl renderer (`wire.curl`): only credentials are `<redacted>`.
 
 Which attributes of each schemathesis failure class hold "expected" and "got" is data
 (`EXPECTED_GOT`); a class not listed shows its own title and message.
@@ -18,10 +18,10 @@ Which attributes of each schemathesis failure class hold "expected" and "got" is
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
+from chatcontract.suite import wire
 from chatcontract.targets import Target
 
 REPO_FILES = ("schemas", "specs")
@@ -115,17 +115,13 @@ def _what(failure: Any) -> str:
     return str(failure.title or type(failure).__name__)
 
 
-def curl(request: Any, target: Target) -> str:
-    """The exact request (a requests.PreparedRequest), as a curl line with the credentials redacted."""
-    parts = ["curl", "-X", str(request.method)]
-    for name, value in request.headers.items():
-        if name.lower() not in _SKIP_HEADERS:
-            parts += ["-H", f"{name}: {value}"]
+def curl(request: Any) -> str:
+    """The exact request (a requests.PreparedRequest) as the suite's curl line (wire.curl), with
+    the credentials redacted and nothing else hidden."""
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in _SKIP_HEADERS}
     body = request.body
-    if body:
-        parts += ["--data-binary", body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)]
-    parts.append(str(request.url))
-    return shlex.join(target.redact(part) for part in parts)  # redacted before quoting (see redaction.py)
+    content = body if isinstance(body, bytes) or body is None else str(body).encode()
+    return wire.curl(wire.Prepared(str(request.method), str(request.url), headers, {}, content or None))
 
 
 def describe(operation_id: str, exc: BaseException, response: Any, target: Target) -> tuple[str, str]:
@@ -155,5 +151,5 @@ def describe(operation_id: str, exc: BaseException, response: Any, target: Targe
     if response is not None and getattr(response, "request", None) is not None:
         request = response.request
         blocks.append(f"exchange: {request.method} {request.url} -> {response.status_code}")
-        reproduce = curl(request, target)
+        reproduce = curl(request)
     return target.redact(first_line + "\n" + "\n\n".join(blocks)), reproduce

@@ -340,14 +340,19 @@ class Wire:
             if self.last is None:
                 return ""
             prepared = self.last[0]
-        parts = ["curl", "-sS", "-X", prepared.method, prepared.url]
-        for name, value in prepared.headers.items():
-            parts += ["-H", f"{name}: {value}"]
-        if prepared.cookies:
-            parts += ["-b", "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())]
-        if prepared.content is not None:
-            parts += ["--data-raw", prepared.content.decode(errors="replace")]
-        # Each part redacted before it is quoted: shell quoting of a `'` inside a secret would
-        # otherwise hide the secret from redaction.
-        return " ".join(shlex.quote(redact(p)) for p in parts)
+        return curl(prepared)
+
+
+def curl(prepared: Prepared) -> str:
+    """A request as a curl command, credentials redacted (every layer's reproduction line)."""
+    parts = ["curl", "-sS", "-X", prepared.method, prepared.url]
+    for name, value in prepared.headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    if prepared.cookies:
+        parts += ["-b", "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())]
+    if prepared.content is not None:
+        parts += ["--data-raw", prepared.content.decode(errors="replace")]
+    # Each part redacted before it is quoted: shell quoting of a `'` inside a secret would
+    # otherwise hide the secret from redaction.
+    return " ".join(shlex.quote(redact(p)) for p in parts)
 
