@@ -141,7 +141,7 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None], disabled_pr
             return Outcome("skip", *_split(str(exc)))
         kind = _exception_kind(call.excinfo)
         text = str(exc) or type(exc).__name__
-        if kind == "error" and _deciding(exc) is exc:
+        if kind == "error" and _deciding(exc) is exc and not getattr(exc, "plain", False):
             text = f"{type(exc).__name__}: {text}"
         message, detail = _split(text)
         reason = _group_reason(exc, message)

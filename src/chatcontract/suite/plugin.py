@@ -35,7 +35,7 @@ from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
-from chatcontract.suite import guarded
+from chatcontract.suite import guarded, sharing
 from chatcontract.suite.guarded import guarded_client, probe, requests_sent
 from chatcontract.suite.wire import FixtureError, Wire, base_call
 from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
@@ -141,6 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_reachable_key] = {}
     config.stash[_hints_key] = {}
     config.addinivalue_line("markers", "chatcontract: a conformance check of one target")
+    if not hasattr(config, "workerinput"):  # the run (its xdist workers inherit the id)
+        sharing.begin_run()
     if config.getoption("record") and _runs_suite(config):
         config.stash[_recording_key] = Recording(config, Path(config.getoption("record")))
         guarded.observers.append(config.stash[_recording_key])
@@ -348,6 +350,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         client.close()
     for server in config.stash.get(_servers_key, []):
         server.stop()
+    sharing.withdraw()
     if config.getoption("report_dir", None) and not hasattr(config, "workerinput"):
         reportlock.release(Path(config.getoption("report_dir")))
 
@@ -463,6 +466,7 @@ def _hook_client(config: pytest.Config, target: Target) -> httpx.Client:
 def target(case: Case, request: pytest.FixtureRequest) -> Target:
     """The case's target, checked reachable and reset to its seeded state when it can be."""
     _started(request.config, case.target)
+    sharing.announce(case.target.base_url)  # so another run against it on this machine can say so
     problem = _reachability(request.config, case.target)
     if problem:
         raise TargetUnreachable(problem)
@@ -504,6 +508,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             curl = ((wire.curl() if wire is not None else case.extra.get("curl", ""))
                     if outcome.kind in ("fail", "error") else "")
             record = result_record(case, outcome, curl, report.duration)
+            if outcome.kind in ("fail", "error"):
+                shared = sharing.notice(case.target.base_url)
+                if shared:  # what this check saw may be another run's doing: say so where it is read first
+                    record["message"] += " (another chatcontract run was checking this target at the same time)"
+                    record["detail"] = f"{shared}\n{record['detail']}".strip()
             counted = item.config.stash.setdefault(_counted_key, [0])
             record["requests"], counted[0] = requests_sent() - counted[0], requests_sent()
             notes = case.extra.get("notes") or {}

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import httpx
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import Flaky, FlakyFailure
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from chatcontract import specs
@@ -244,7 +244,26 @@ def run(platform: str, context: Context, *, examples: int, steps: int, shrink: b
         if seen is None:
             raise
         first = _first_leaf(seen)
-        raise SemanticViolation(first.behaviour, f"{first.text}\n(seen once; a replay of the same steps did not "
-                                                 "show it again: the target is inconsistent or was changed "
-                                                 "by another client meanwhile)") from None
+        violation = SemanticViolation(first.behaviour, f"{first.text}\n(seen once; a replay of the same steps did not "
+                                                       "show it again: the target is inconsistent or was changed "
+                                                       "by another client meanwhile)")
+        violation.described = True  # its own lead line, not a list of the group's problems
+        raise violation from None
+    except Flaky:
+        # Hypothesis replayed an example and the machine, reading the target's state, chose
+        # other steps than the first time: the state it found had changed between the two.
+        raise StateChangedUnderRun(STATE_CHANGED) from None
     return dict(machine.behaviours)
+
+
+STATE_CHANGED = ("the target's state changed while the semantic checks ran, by requests this run did not send: "
+                 "replaying the same steps, the run found other users muted, ignored or blocked than the first "
+                 "time, so no behaviour could be judged. Another client (a second run against the same target?) "
+                 "was changing it; run the semantic layer against a target one run at a time.")
+
+
+class StateChangedUnderRun(Exception):
+    """The target's state changed under the machine between replays (not a deviation: the run
+    could not judge). `plain`: the reports show the message without the exception's name."""
+
+    plain = True
