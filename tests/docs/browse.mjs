@@ -56,6 +56,10 @@ await context.addInitScript(() => {
     const box = el.getBoundingClientRect();
     return el.offsetParent !== null && box.bottom > 0 && box.top < window.innerHeight && box.height > 0;
   };
+  // The height the operations take (their blocks only: what else the page holds, such as the
+  // results matrix or the decisions, is not what folding saves).
+  window.__ccOperationsHeight = () => Math.round([...document.querySelectorAll(".swagger-ui .opblock")]
+    .reduce((sum, b) => sum + b.getBoundingClientRect().height, 0));
 });
 
 async function follow(page, want) {
@@ -152,6 +156,7 @@ async function visit(spec) {
       await page.waitForTimeout(200);
       seen.onArrival = await page.evaluate(() => ({
         height: document.documentElement.scrollHeight,
+        operationsHeight: window.__ccOperationsHeight(),
         operations: document.querySelectorAll(".swagger-ui .opblock").length,
         open: document.querySelectorAll(".swagger-ui .opblock.is-open").length,
         bodies: document.querySelectorAll(".swagger-ui .opblock-body").length,
@@ -174,6 +179,7 @@ async function visit(spec) {
       await page.waitForFunction(() => [...document.querySelectorAll(".swagger-ui .opblock")]
         .every((b) => b.classList.contains("is-open") && b.querySelector(".opblock-body")), null, { timeout: 30000 });
       seen.expandedHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+      seen.expandedOperationsHeight = await page.evaluate(() => window.__ccOperationsHeight());
       // An open operation folds again from its path link (the site's own click handling leaves
       // Swagger UI's links alone), and opens again.
       const pathLink = page.locator(".swagger-ui .opblock").first().locator(".opblock-summary-path a");
