@@ -20,6 +20,7 @@ pass, fail, skip, disabled, error — and written by `reports.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -110,8 +111,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     namespace.confcutdir = str(SUITE_DIR)
 
 
+@functools.cache
 def profiles() -> dict[str, dict[str, Any]]:
-    """The profiles of suite/profiles.yaml, by name: numbers and a one-line description each."""
+    """The profiles of suite/profiles.yaml, by name: numbers and a one-line description each
+    (read once; treat as read-only)."""
     with open(SUITE_DIR / "profiles.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 

@@ -16,6 +16,7 @@ apply them from the spec alone.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,17 @@ def seed_path(platform: str) -> Path:
 
 def load_seed(platform: str, path: Path | None = None) -> dict[str, Any]:
     """A fresh deep copy of the platform's seed data (callers may mutate it)."""
-    with open(path or seed_path(platform), encoding="utf-8") as handle:
-        return copy.deepcopy(yaml.safe_load(handle))
+    path = Path(path or seed_path(platform))
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.cache
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """The seed file, parsed once per version of it (load_seed hands out copies). A seed is the
+    package's own file or one a test writes: libyaml's parser (C), when present, is safe here."""
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def target_profile(seed: dict[str, Any]) -> dict[str, Any]:
