@@ -315,9 +315,14 @@ def test_provoking_and_long_waits_are_not_retried(limited: tuple[str, list[float
     with guarded.provoking():
         session.get(f"{url}/x?after=0", timeout=5)
     assert len(hits) == 3  # provoked: seen as it is
+    guarded.take_notices()
     with pytest.warns(guarded.RateLimitNotice, match="longer than the 5 s"):
         session.get(f"{url}/x?after=3600", timeout=5)
     assert len(hits) == 4
+    # ... and kept for the check's failure detail (a warning alone is lost in pytest's summary)
+    (notice,) = guarded.take_notices()
+    assert "GET /x answered 429 with Retry-After: 3600" in notice and "the 429 is the answer" in notice
+    assert guarded.take_notices() == []
     with guarded.guarded_client(5) as client:  # the errors and semantic layers' client: never retries by default
         client.get(f"{url}/x?after=0")
     assert len(hits) == 5

@@ -313,6 +313,17 @@ class RateLimitNotice(UserWarning):
     """A 429 whose Retry-After is longer than chatcontract waits: the 429 is the answer."""
 
 
+_notices: list[str] = []  # the RateLimitNotices since the last `take_notices()` (this process)
+
+
+def take_notices() -> list[str]:
+    """The rate-limit notices said since the last call (the plugin adds them to a failing check's
+    detail: a warning alone would be lost in pytest's summary, which `chatcontract run` hides)."""
+    taken = list(dict.fromkeys(_notices))
+    _notices.clear()
+    return taken
+
+
 _limiters: dict[tuple[str, str, str], Limiter] = {}  # (target name, base_url, scope) -> its limiter
 _limiters_lock = threading.Lock()
 
@@ -387,10 +398,11 @@ class GuardedTransport(httpx.HTTPTransport):
             return response
         most = self._target.request_timeout_s if self._target is not None else _budget(request.extensions.get("timeout")) or 10.0
         if wait > most:
-            warnings.warn(RateLimitNotice(
-                f"{request.method} {request.url.path} answered 429 with Retry-After: {one_line(header or '', 60)} "
-                f"({wait:g} s), longer than the {most:g} s chatcontract waits (the target's request_timeout_s): "
-                "not retried, the 429 is the answer"), stacklevel=2)
+            notice = (f"{request.method} {request.url.path} answered 429 with Retry-After: {one_line(header or '', 60)} "
+                      f"({wait:g} s), longer than the {most:g} s chatcontract waits (the target's request_timeout_s): "
+                      "not retried, the 429 is the answer")
+            _notices.append(notice)
+            warnings.warn(RateLimitNotice(notice), stacklevel=2)
             return response
         time.sleep(wait)
         if self._target is not None:
