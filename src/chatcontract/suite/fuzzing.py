@@ -20,7 +20,6 @@ from the operation's documented responses, so a vendor's documented 400 is not a
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any, Callable
 
@@ -246,11 +245,7 @@ def run_operation(target: Target, operation_id: str, *, examples: int, seed: int
     strict_checks = [check for name, check in (("unsupported_method", unsupported_method), ("auth_status", ignored_auth))
                      if strict and target.strict(name)]
     forms = error_forms(target.api, operation_id)
-    # The spec as the suite already parsed it (from_path would parse the YAML again for every
-    # operation); a copy, since schemathesis keeps and may change what it is given. `location`
-    # is what from_path sets: the spec's relative $refs to schemas/ resolve against it.
-    schema = schemathesis.openapi.from_dict(copy.deepcopy(specs.load_spec(target.api)), config=config)
-    schema.location = specs.spec_path(target.api).absolute().as_uri()
+    schema = schemathesis.openapi.from_path(specs.spec_path(target.api), config=config)
     operation = schema.find_operation_by_label(op_spec.label)
     if operation is None:
         raise specs.SpecError(f"schemathesis found no operation {op_spec.label} in specs/{target.api}.yaml")
