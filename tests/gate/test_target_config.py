@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -15,7 +15,6 @@ import json
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Iterator
 
 import pytest

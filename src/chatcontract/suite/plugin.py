@@ -514,8 +514,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             limited = guarded.take_notices()  # said while this check ran (its phases that decide nothing keep theirs)
             if outcome.kind in ("fail", "error"):
                 if limited:  # a 429 this check took as the answer, not retried: say why
-                    record["detail"] = "\n".join([*limited, record["detail"]]).strip()
-                shared = sharing.notice(case.target.base_url)
+                    record["detail"] = case.target.redact("\n".join([*limited, record["detail"]]).strip())
+                shared = case.target.redact(sharing.notice(case.target.base_url))
                 if shared:  # what this check saw may be another run's doing: say so where it is read first
                     record["message"] += " (another chatcontract run was checking this target at the same time)"
                     record["detail"] = f"{shared}\n{record['detail']}".strip()

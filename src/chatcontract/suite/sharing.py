@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
 _held: dict[str, tuple[Path, IO[str]]] = {}  # base URL -> this process's marker (path, locked handle)
+_seen: dict[str, set[int]] = {}  # base URL -> pids of other runs seen checking it during this run
 
 
 RUN_ID = "CHATCONTRACT_RUN_ID"  # set by the run's main process; its xdist workers inherit it
@@ -49,8 +50,12 @@ def _folder(base_url: str) -> Path:
 
 
 def announce(base_url: str) -> None:
-    """Mark `base_url` as checked by this run until the process ends."""
-    if fcntl is None or base_url in _held:
+    """Mark `base_url` as checked by this run until the process ends (at each check of it: the
+    other runs checking it now are remembered, so a failure after one of them ended still says so)."""
+    if fcntl is None:
+        return
+    others(base_url)
+    if base_url in _held:
         return
     folder = _folder(base_url)
     marker = folder / f"{_run_id()}.{os.getpid()}"
@@ -91,7 +96,21 @@ def others(base_url: str) -> list[int]:
                 marker.unlink(missing_ok=True)  # left by a run that ended without removing it
         except (OSError, ValueError):
             continue
+    _seen.setdefault(base_url, set()).update(found)
     return sorted(found)
+
+
+LOOK_EVERY_S = 0.5  # how often `look` reads the markers (a directory listing) per target
+_looked: dict[str, float] = {}
+
+
+def look(base_url: str) -> None:
+    """Remember the other runs checking `base_url` now, at most every LOOK_EVERY_S (called at
+    each request of a check, so a run that starts and ends inside one long check is seen)."""
+    now = time.monotonic()
+    if now - _looked.get(base_url, -LOOK_EVERY_S) >= LOOK_EVERY_S:
+        _looked[base_url] = now
+        others(base_url)
 
 
 def withdraw() -> None:
@@ -99,15 +118,22 @@ def withdraw() -> None:
     for marker, handle in _held.values():
         marker.unlink(missing_ok=True)
         handle.close()
+        try:
+            marker.parent.rmdir()  # the URL's folder, when no other run's marker is left in it
+        except OSError:
+            pass
     _held.clear()
+    _seen.clear()
+    _looked.clear()
 
 
 def notice(base_url: str) -> str:
-    """A plain sentence about other runs checking `base_url`, or "" when none is seen."""
-    pids = others(base_url)
+    """A plain sentence about other runs that checked `base_url` while this one did (seen now, or
+    at an earlier check of it), or "" when none was seen."""
+    pids = sorted(set(others(base_url)) | _seen.get(base_url, set()))
     if not pids:
         return ""
     which = ", ".join(str(p) for p in pids)
-    return (f"another chatcontract run on this machine (pid {which}) is checking the same target ({base_url}) "
-            "at the same time: both change the same users' state, so each can see what the other did. "
+    return (f"another chatcontract run on this machine (pid {which}) was checking the same target ({base_url}) "
+            "while this run did: both change the same users' state, so each can see what the other did. "
             "Run them one after the other, or give each its own server.")

@@ -27,6 +27,7 @@ import httpx
 
 from chatcontract import specs
 from chatcontract.redaction import redact
+from chatcontract.suite import sharing
 from chatcontract.suite.guarded import guarded_client
 from chatcontract.targets import ANONYMOUS, Target
 
@@ -306,6 +307,7 @@ class Wire:
         if prepared.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies.items())
         self.log.append((prepared, None))
+        sharing.look(self.target.base_url)  # another run that checks this target meanwhile is remembered
         response = self.client.request(prepared.method, prepared.url, headers=headers, content=prepared.content)
         self.last = self.log[-1] = (prepared, response)
         return response
