@@ -1,16 +1,19 @@
-"""Which other chatcontract runs on this machine are checking the same target right now.
+"""Which other chatcontract runs on this machine check the same target while this one does.
 
 Two runs against one server change the same users' state (a mute one run makes, the other
 lifts), so a semantic check of either may see what the other did. The suite cannot see a client
 on another machine, but it can see another run on this one: every run marks each target it
 checks with a file of its own under `<tmp>/chatcontract-targets/<hash of the base URL>/`,
-`flock`ed for as long as the process lives; another run's marker that is still locked is a run
-in progress. A marker left by a run that died is not locked, and is removed by the next look.
+`flock`ed until the run ends; another run's marker that is still locked is a run in progress. A
+marker left by a run that died is not locked, and is removed by the next look. The runs seen at
+each check's start and, at most every 0.5 s, at its requests (`look`, from the wire) are
+remembered, so a failing check names a run that came and went while it ran (plugin.py adds
+`notice` to the failure).
 
 Written by hand (stdlib `fcntl`, like reportlock.py): no library keeps "who else holds this"
 markers, and a dozen lines do it. The workers of one pytest-xdist run share a run id
-(`CHATCONTRACT_RUN_ID`, set by the run's main process), so they are never taken for another run. Without `fcntl`
-(Windows) no other run is ever seen.
+(`CHATCONTRACT_RUN_ID`, set by the run's main process), so they are never taken for another
+run. Without `fcntl` (Windows) no other run is ever seen.
 """
 
 from __future__ import annotations
