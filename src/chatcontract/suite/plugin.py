@@ -517,7 +517,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                     record["detail"] = case.target.redact("\n".join([*limited, record["detail"]]).strip())
                 shared = case.target.redact(sharing.notice(case.target.base_url))
                 if shared:  # what this check saw may be another run's doing: say so where it is read first
-                    record["message"] += " (another chatcontract run was checking this target at the same time)"
+                    record["message"] += f" {sharing.SAME_TIME}"
                     record["detail"] = f"{shared}\n{record['detail']}".strip()
             counted = item.config.stash.setdefault(_counted_key, [0])
             record["requests"], counted[0] = requests_sent() - counted[0], requests_sent()

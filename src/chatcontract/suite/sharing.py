@@ -130,10 +130,14 @@ def withdraw() -> None:
     _looked.clear()
 
 
+SAME_TIME = "(another chatcontract run was checking this target at the same time)"  # ends a failing check's reason
+
+
 def notice(base_url: str) -> str:
     """A plain sentence about other runs that checked `base_url` while this one did (seen now, or
     at an earlier check of it), or "" when none was seen."""
-    pids = sorted(set(others(base_url)) | _seen.get(base_url, set()))
+    others(base_url)  # (adds the runs checking it now to those seen before)
+    pids = sorted(_seen.get(base_url, ()))
     if not pids:
         return ""
     which = ", ".join(str(p) for p in pids)

@@ -20,7 +20,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
+from chatcontract import inputs
 
 SERVERS_DIR = Path(__file__).resolve().parents[1]
 
@@ -39,9 +39,8 @@ def load_seed(platform: str, path: Path | None = None) -> dict[str, Any]:
 @functools.cache
 def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     """The seed file, parsed once per version of it (load_seed hands out copies). A seed is the
-    package's own file or one a test writes: libyaml's parser (C), when present, is safe here."""
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    package's own file or one a test writes: trusted, so inputs.py parses it with libyaml."""
+    return inputs.parse_yaml(path.read_text(encoding="utf-8"), str(path), trusted=True)
 
 
 def target_profile(seed: dict[str, Any]) -> dict[str, Any]:
