@@ -21,6 +21,7 @@ Partial targets and targets without hooks, the same way for every platform:
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from chatcontract import specs
 from chatcontract.suite.cases import Fact
 from chatcontract.suite.expect import Mismatch, documented_body
+from chatcontract.suite.semantics.model import UNKNOWN_CALLER, Finding, Model, seen
 from chatcontract.suite.wire import Call, Wire, base_call
 from chatcontract.targets import NOT_IMPLEMENTED, Target
 
@@ -75,6 +77,14 @@ class ModelMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.context.wire.begin()  # a failure lists this example's exchanges only
+        self.offset_ms = 0.0  # how far the target's clock was moved (the model's time runs with it)
+        # The platform's model (model.py): every call's exchange is fed to it and what it finds
+        # is checked, so the machine and the traffic observer judge by the same rules.
+        self.moderation: Model | None = None
+
+    def now_ms(self) -> float:
+        """The model's clock: this machine's clock plus how far it moved the target's."""
+        return time.time() * 1000 + self.offset_ms
 
     @property
     def target(self) -> Target:
@@ -104,8 +114,22 @@ class ModelMachine(RuleBasedStateMachine):
             raise NotImplementedByTarget(f"the machine called {operation_id}, which {self.target.name} does not "
                                          "implement (a missing can_call guard in the suite)")
         call: Call = base_call(self.target, operation_id, **overrides)
+        sent = self.now_ms()
         response = self.context.wire.send(call)
-        return response, documented_body(call.operation, response)
+        answered = self.now_ms()
+        body = documented_body(call.operation, response)
+        for finding in self._seen(call, response, body, sent, answered):
+            if finding.ok is not None:  # None: the model cannot judge (nothing to check)
+                self.expect(finding.behaviour, finding.ok, finding.message, finding.fact)
+        return response, body
+
+    def _seen(self, call: Call, response: httpx.Response, body: Any, sent: float, answered: float) -> list[Finding]:
+        """Feed one exchange to the model; what it found."""
+        if self.moderation is None:
+            return []
+        caller = UNKNOWN_CALLER if call.wrong_credentials or call.credential_from else call.identity
+        return self.moderation.see(seen(call.operation.operation_id, caller, str(response.request.url),
+                                   response.request.content, call.path, response.status_code, body, sent, answered))
 
     def expect(self, behaviour: str, ok: bool, message: str, fact: str) -> None:
         if ok:
@@ -127,7 +151,17 @@ class ModelMachine(RuleBasedStateMachine):
         """A call for setup or clean-up: nothing is asserted; None when the target lacks it."""
         if not self.can_call(operation_id):
             return None
-        return self.context.wire.send(base_call(self.target, operation_id, **overrides))
+        call = base_call(self.target, operation_id, **overrides)
+        sent = self.now_ms()
+        response = self.context.wire.send(call)
+        if self.moderation is not None:  # the model follows the change; nothing it finds is asserted
+            try:
+                body = documented_body(call.operation, response)
+            except Mismatch:
+                self.moderation.forget(f"{call.operation.label} answered as not documented")
+            else:
+                self._seen(call, response, body, sent, self.now_ms())
+        return response
 
     def restore(self) -> None:
         """Undo this example's changes (override): called at the end of every example."""
