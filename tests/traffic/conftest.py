@@ -9,7 +9,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -17,6 +16,7 @@ from chatcontract import decisions, specs
 from chatcontract.servers.serve import RunningServer, start_in_thread, target_document, write_target
 from chatcontract.suite.wire import Wire, base_call
 from chatcontract.targets import from_document
+from chatcontract.traffic import sequence
 from chatcontract.traffic.har import HarWriter
 from chatcontract.traffic.proxy import Proxy, ProxyServer
 from chatcontract.traffic.session import Session
@@ -58,10 +58,12 @@ def settle(session: Session, quiet_s: float = 0.3, timeout_s: float = 10.0) -> N
             seen, since = session.count, time.monotonic()
 
 
-def proxied(server: RunningServer, platform: str, *, har: Path | None = None,
-            secrets: list[str] = ()) -> tuple[ProxyServer, Session, list[str]]:
+def proxied(server: RunningServer, platform: str, *, har: Path | None = None, secrets: list[str] = (),
+            identities: dict | None = None) -> tuple[ProxyServer, Session, list[str]]:
+    """A checking proxy in front of `server`, with the platform's moderation model watching
+    (`identities`: a target file's credentials, so write answers are judged for its identities)."""
     session = Session(platform, target={"name": f"proxied-{platform}", "api": platform, "base_url": server.base_url},
-                      base_url=server.base_url)
+                      base_url=server.base_url, observers=sequence.observers_for(platform, identities))
     lines: list[str] = []
     writer = HarWriter(har, api=platform, secrets=secrets) if har is not None else None
     return ProxyServer(Proxy(session, server.base_url, on_line=lines.append, har=writer)), session, lines
@@ -90,6 +92,11 @@ def record(tmp_path_factory: pytest.TempPathFactory):
             _recordings[platform] = Recording(platform, har, session, lines, target_file)
         return _recordings[platform]
     return make
+
+
+def per_exchange(results: list[dict]) -> list[dict]:
+    """The per-exchange results (not the moderation model's `/semantics` ones)."""
+    return [r for r in results if not r["behaviour"].endswith(sequence.CHECK)]
 
 
 def load(path: Path) -> dict:

@@ -85,6 +85,8 @@ class Observer(Protocol):
 
     def finish(self) -> list[Verdict]: ...
 
+    # Optional: `missed()`, told that an exchange in the order never completed (Session.add_in_order).
+
 
 # --------------------------------------------------------------------------- responses
 

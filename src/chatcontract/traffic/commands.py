@@ -17,7 +17,7 @@ from typing import Any, Callable, TextIO
 
 from chatcontract import exitcodes, specs
 from chatcontract.targets import TargetError, Target, check_base_url, load_target
-from chatcontract.traffic import har
+from chatcontract.traffic import har, sequence
 from chatcontract.traffic.proxy import Proxy, ProxyServer, parse_listen
 from chatcontract.traffic.session import Session, escaped, line
 
@@ -57,6 +57,8 @@ def check_traffic(api: str, har_path: Path, *, target: Target | None = None, bas
         document, base_url = target.redacted(), base_url or target.base_url
     else:
         document = _target_document(api, Path(har_path).name.removesuffix(".har") or "traffic", base_url, str(har_path))
+    if observers is None:
+        observers = sequence.observers_for(api, target.credentials if target is not None else None)
     session = Session(api, target=document, base_url=base_url, observers=observers)
     for exchange in exchanges:
         for record in session.add(exchange):
@@ -132,6 +134,8 @@ def main_proxy(target_path: Path, listen: str = "127.0.0.1:0", max_exchanges: in
     except (TargetError, ValueError, specs.SpecError) as exc:
         _say(err, f"chatcontract: {exc}")
         return exitcodes.USAGE
+    if observers is None:
+        observers = sequence.observers_for(target.api, target.credentials)
     session = Session(target.api, target=target.redacted(), base_url=target.base_url, observers=observers)
     writer = har.HarWriter(record, api=target.api, secrets=target.secrets()) if record is not None else None
     proxy = Proxy(session, target.base_url, timeout_s=target.request_timeout_s, verify=target.ssl_context(),
@@ -155,6 +159,9 @@ def main_proxy(target_path: Path, listen: str = "127.0.0.1:0", max_exchanges: in
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        proxy.flush()  # exchanges that waited on one that never completed
+        for record in session.finish():
+            _say(out, line(record))
         if writer is not None:
             writer.close()
     document = session.write(report_dir)

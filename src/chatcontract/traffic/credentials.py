@@ -72,3 +72,28 @@ def credentials_in(platform: str | None, exchange: Exchange) -> list[str]:
 def register(platform: str | None, exchange: Exchange) -> None:
     """Hide every credential of the exchange from every later report (redaction.register)."""
     redaction.register(credentials_in(platform, exchange))
+
+
+def presented(platform: str, exchange: Exchange) -> dict[str, str]:
+    """The value of each of the platform's security schemes the request carries (scheme name ->
+    value; an `http` scheme's credential part after the scheme word): what tells one caller from
+    another, and what a target file's `credentials` name."""
+    headers = [(k.lower(), v) for k, v in exchange.request_headers]
+    query = parse_qsl(urlsplit(exchange.url).query, keep_blank_values=True)
+    cookies = dict(part.strip().partition("=")[::2] for k, v in headers if k == "cookie" for part in v.split(";"))
+    found: dict[str, str] = {}
+    for name, scheme in specs.security_schemes(platform).items():
+        kind, where, key = scheme.get("type"), scheme.get("in"), str(scheme.get("name", ""))
+        if kind == "apiKey" and where == "header":
+            value = next((v for k, v in headers if k == key.lower()), "")
+        elif kind == "apiKey" and where == "query":
+            value = next((v for k, v in query if k == key), "")
+        elif kind == "apiKey" and where == "cookie":
+            value = cookies.get(key, "").strip().strip('"')
+        elif kind == "http":
+            value = next((v.strip().partition(" ")[2].strip() for k, v in headers if k == "authorization"), "")
+        else:
+            value = ""
+        if value:
+            found[str(name)] = value
+    return found

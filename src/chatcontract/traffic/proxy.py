@@ -11,8 +11,11 @@ are passed back to the client, never followed; proxy variables and `.netrc` are 
 (`trust_env=False`), as in the suite. The response is checked after it has been sent (a
 Starlette background task), so the check adds nothing to the client's wait for the body.
 
-Each exchange goes to a `session.Session` (the per-exchange checks and any other observer); its
-verdict is printed at once as one line (`session.line`: redacted, control bytes escaped). The
+Each exchange goes to a `session.Session` (the per-exchange checks and any other observer) in
+the order its request arrived (`Session.reserve`: the moderation model must see a mute before
+the list that follows it, although the list's check may finish first); its verdict is printed as
+one line as soon as it is checked (`session.line`: redacted, control bytes escaped), and the HAR
+recording keeps the same order. The
 proxy stops on Ctrl-C, after `max_exchanges` checked exchanges, or after `duration_s`; the caller
 then writes the reports. A target that cannot be reached is answered 502 to the client and
 reported as an `error` for that exchange.
@@ -110,6 +113,7 @@ class Proxy:
                     yield chunk
 
         exchange = Exchange(method=request.method, url=url, request_headers=request_headers, started=started)
+        slot = self.session.reserve()  # its place in the order the observers see
         has_body = any(k.lower() in ("content-length", "transfer-encoding") for k, _ in request_headers)
         upstream_request = self._client().build_request(request.method, url, headers=_forwarded(request_headers),
                                                         content=body() if has_body else None)
@@ -119,7 +123,7 @@ class Proxy:
             exchange.request_body, exchange.request_truncated = sent.bytes(), sent.cut
             exchange.failure = f"{type(exc).__name__}: {exc or 'no detail'}"
             exchange.duration_s = time.monotonic() - clock
-            await run_in_threadpool(self._check, exchange)
+            await run_in_threadpool(self._check, slot, exchange)
             return PlainTextResponse(f"chatcontract proxy: the target did not answer ({type(exc).__name__})\n",
                                      status_code=502)
         received = _Kept()
@@ -143,21 +147,30 @@ class Proxy:
             exchange.response_body, exchange.response_truncated = body, cut or received.cut
             exchange.response_size = received.size if received.cut else None
             exchange.response_recorded = known
-            self._check(exchange)
+            self._check(slot, exchange)
 
         # (a sync background task runs in the thread pool once the last byte has gone to the client)
         return _Streamed(relay(), upstream.status_code, _forwarded(response_headers), BackgroundTask(done))
 
-    def _check(self, exchange: Exchange) -> None:
-        records = self.session.add(exchange)
+    def _check(self, slot: int, exchange: Exchange) -> None:
+        self._counted(self.session.add_in_order(slot, exchange, self._report, stall_s=self.timeout_s + 5))
+
+    def flush(self) -> None:
+        """Check (and record) the exchanges still waiting on one that never completed (at the end)."""
+        self._counted(self.session.flush(self._report))
+
+    def _report(self, exchange: Exchange, records: list[dict[str, Any]]) -> None:
+        """One exchange checked (called in order): recorded, its verdicts printed."""
         if self.har is not None:
             self.har.add_exchange(exchange)
         for record in records:
             self.on_line(line(record))
+
+    def _counted(self, checked: int) -> None:
         with self._lock:
-            self.checked += 1
+            self.checked += checked
             reached = self.max_exchanges is not None and self.checked >= self.max_exchanges
-        if reached and self.on_limit is not None:
+        if checked and reached and self.on_limit is not None:
             self.on_limit()
 
     async def aclose(self) -> None:

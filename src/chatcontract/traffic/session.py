@@ -19,7 +19,7 @@ import threading
 import time
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from chatcontract import redaction
 from chatcontract.runner import exit_code
@@ -34,6 +34,7 @@ LAYER = "traffic"
 PROFILE = "traffic"
 UNMATCHED = "unmatched"
 CURL_BODY_CHARS = 4000  # a longer request body is left out of the curl line (it says so)
+Checked = Callable[[Exchange, list[dict[str, Any]]], None]  # told of each exchange checked, in order
 _SKIP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding"}
 
 
@@ -69,8 +70,12 @@ class Session:
         self.base_url = base_url
         self.observers: list[Observer] = [ExchangeChecker(), *(observers or [])]
         self.recorder = Recorder()
-        self._lock = threading.Lock()
-        self._count = 0
+        self._lock = threading.Lock()  # observers see the exchanges one at a time, in order
+        self._count = 0  # exchanges checked
+        self._next_slot = 0  # the next place in the order to hand out
+        self._head = 0  # the next place whose exchange the observers are waiting for
+        self._pending: dict[int, Exchange] = {}  # exchanges whose checks finished before an earlier one's
+        self._since: dict[int, float] = {}  # place -> when it was handed out (monotonic)
 
     @property
     def name(self) -> str:
@@ -81,17 +86,61 @@ class Session:
         return self._count
 
     def add(self, exchange: Exchange) -> list[dict[str, Any]]:
-        """Check one exchange with every observer; its result records (already recorded)."""
+        """Check one exchange with every observer; its result records (already recorded). For
+        exchanges that arrive one after another (a HAR file's entries, in its order)."""
         credentials.register(self.api, exchange)
-        with self._lock:  # observers see the exchanges one at a time, in the order they ended
-            index = self._count
-            self._count += 1
-            observed = Observed(index, exchange, matching.match(self.api, exchange.method, exchange.url, self.base_url))
-            verdicts: list[Verdict] = []
-            for observer in self.observers:
-                verdicts += observer.observe(observed)
-            records = [self._record(observed, v) for v in verdicts]
-        return records
+        with self._lock:
+            return self._judge(self._count, exchange)
+
+    def reserve(self) -> int:
+        """A place in the order for an exchange whose request has just arrived (the proxy):
+        observers see exchanges in the order their requests arrived, whatever order their checks
+        finish in (the answer of one goes out while the next is forwarded)."""
+        with self._lock:
+            slot = self._next_slot
+            self._next_slot += 1
+            self._since[slot] = time.monotonic()
+            return slot
+
+    def add_in_order(self, slot: int, exchange: Exchange, then: Checked, stall_s: float = 30.0) -> int:
+        """Check the exchange of `slot` once every earlier slot's has been checked, calling
+        `then(exchange, records)` for each exchange checked, in order (this one and any that
+        waited on it; maybe none), before the next is checked; how many were. A slot whose
+        exchange never came (the client went away) is given up after `stall_s` seconds, and each
+        observer is told (`missed`)."""
+        credentials.register(self.api, exchange)
+        with self._lock:
+            self._pending[slot] = exchange
+            return self._drain(then, stall_s)
+
+    def _drain(self, then: Checked, stall_s: float | None) -> int:
+        done = 0
+        while self._head < self._next_slot:
+            if self._head in self._pending:
+                exchange = self._pending.pop(self._head)
+                then(exchange, self._judge(self._head, exchange))
+                done += 1
+            elif self._pending and (stall_s is None or time.monotonic() - self._since.get(self._head, 0.0) > stall_s):
+                for observer in self.observers:
+                    getattr(observer, "missed", lambda: None)()
+            else:
+                break
+            self._since.pop(self._head, None)
+            self._head += 1
+        return done
+
+    def _judge(self, index: int, exchange: Exchange) -> list[dict[str, Any]]:
+        self._count += 1
+        observed = Observed(index, exchange, matching.match(self.api, exchange.method, exchange.url, self.base_url))
+        verdicts: list[Verdict] = []
+        for observer in self.observers:
+            verdicts += observer.observe(observed)
+        return [self._record(observed, v) for v in verdicts]
+
+    def flush(self, then: Checked) -> int:
+        """Check every exchange still waiting for an earlier one that never came (at the end)."""
+        with self._lock:
+            return self._drain(then, None)
 
     def finish(self) -> list[dict[str, Any]]:
         """What each observer has left to say at the end (a sequence it could not judge...)."""

@@ -240,6 +240,13 @@ def doc(platform: str, operation_id: str, *more: str | int) -> str:
     return f"{fact.spec_pointer} ({fact.vendor_url})"
 
 
+def model_for(platform: str) -> type[Model] | None:
+    """The platform's moderation model (`Model` in its module), or None where its rules still
+    live only in its machine."""
+    module = importlib.import_module(f"chatcontract.suite.semantics.{platform}")
+    return getattr(module, "Model", None)
+
+
 def machine_for(platform: str) -> type[ModelMachine]:
     module = importlib.import_module(f"chatcontract.suite.semantics.{platform}")
     return module.Machine
