@@ -30,7 +30,7 @@ from typing import Any
 from chatcontract import redaction
 from chatcontract.redaction import clip
 from chatcontract.suite.semantics import model_for
-from chatcontract.suite.semantics.model import Finding, Model, seen
+from chatcontract.suite.semantics.model import Finding, Model, caller_scheme, seen
 from chatcontract.traffic import credentials
 from chatcontract.traffic.checks import REQUEST_ROW, Observed, Verdict
 from chatcontract.servers.core import validation
@@ -48,6 +48,7 @@ class SequenceObserver:
         self.model = model
         self.identities = identities or {}  # identity name -> scheme name -> value (a target file's)
         self._callers: dict[tuple[tuple[str, str], ...], str] = {}
+        self.names_caller = caller_scheme(platform)  # the scheme whose value is the caller's user id
 
     def caller(self, observed: Observed) -> str:
         found = credentials.presented(self.platform, observed.exchange)
@@ -73,10 +74,11 @@ class SequenceObserver:
             return []
         body = observed.request_json if observed.request_json is not validation.NO_BODY else None
         started = exchange.started * 1000
+        principal = credentials.presented(self.platform, exchange).get(self.names_caller or "", "")
         findings = self.model.see(seen(op.operation_id, self.caller(observed), exchange.url,
                                        exchange.request_body if body is not None else None, observed.match.path_params,
                                        exchange.status, observed.response_json, started,
-                                       started + exchange.duration_s * 1000))
+                                       started + exchange.duration_s * 1000, principal))
         return [v for v in (_verdict(findings),) if v is not None]
 
     def missed(self) -> None:

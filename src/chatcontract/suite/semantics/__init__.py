@@ -33,7 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from chatcontract import specs
 from chatcontract.suite.cases import Fact
 from chatcontract.suite.expect import Mismatch, documented_body
-from chatcontract.suite.semantics.model import UNKNOWN_CALLER, Finding, Model, seen
+from chatcontract.suite.semantics.model import UNKNOWN_CALLER, Finding, Model, caller_scheme, seen
 from chatcontract.suite.wire import Call, Wire, base_call
 from chatcontract.targets import NOT_IMPLEMENTED, Target
 
@@ -129,7 +129,14 @@ class ModelMachine(RuleBasedStateMachine):
             return []
         caller = UNKNOWN_CALLER if call.wrong_credentials or call.credential_from else call.identity
         return self.moderation.see(seen(call.operation.operation_id, caller, str(response.request.url),
-                                   response.request.content, call.path, response.status_code, body, sent, answered))
+                                        response.request.content, call.path, response.status_code, body, sent, answered,
+                                        self.principal(caller)))
+
+    def principal(self, identity: str) -> str:
+        """The user `identity` acts as (model.Seen.principal): its credential of the spec's
+        `x-names-caller` scheme, or ""."""
+        scheme = caller_scheme(self.target.api)
+        return str(self.target.credentials.get(identity, {}).get(scheme, "")) if scheme else ""
 
     def expect(self, behaviour: str, ok: bool, message: str, fact: str) -> None:
         if ok:

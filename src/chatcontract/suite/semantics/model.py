@@ -45,6 +45,10 @@ class Seen:
     answer: Any  # the parsed (documented) response body, or None
     sent_ms: float
     answered_ms: float
+    # The user the caller acts as, where a credential names it (the value of the security scheme
+    # marked `x-names-caller` in the spec: Ozeki-User, X-User-Id), else "". A credential: never
+    # put it in a message as it is (reports redact it; name it by identity where known).
+    principal: str = ""
 
     def param(self, name: str) -> str | None:
         """The first value of a query parameter, or None when it was not sent."""
@@ -109,7 +113,7 @@ class Knowledge:
 
 
 def seen(operation_id: str, caller: str, url: str, request_body: bytes | None, path: dict[str, Any], status: int,
-         answer: Any, sent_ms: float, answered_ms: float) -> Seen:
+         answer: Any, sent_ms: float, answered_ms: float, principal: str = "") -> Seen:
     """The `Seen` of one exchange, built the same way for both drivers: the query and the JSON
     body read from what went on the wire (a body that is not JSON is None)."""
     params = httpx.URL(url).params
@@ -120,7 +124,12 @@ def seen(operation_id: str, caller: str, url: str, request_body: bytes | None, p
         except ValueError:
             body = None
     return Seen(operation_id, caller, {k: str(v) for k, v in path.items()},
-                {k: params.get_list(k) for k in params.keys()}, body, status, answer, sent_ms, answered_ms)
+                {k: params.get_list(k) for k in params.keys()}, body, status, answer, sent_ms, answered_ms, principal)
+
+
+def caller_scheme(platform: str) -> str | None:
+    """The security scheme whose value names the calling user (`x-names-caller: true`), if any."""
+    return next((name for name, scheme in specs.security_schemes(platform).items() if scheme.get("x-names-caller")), None)
 
 
 def acting_identity(platform: str, operation_id: str) -> str:
