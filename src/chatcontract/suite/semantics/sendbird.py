@@ -1,33 +1,49 @@
-"""Sendbird block lists as a state machine: block, unblock, both sides of a block, page walks, filters.
+"""Sendbird block lists: block, unblock, both sides of a block, page walks, filters.
 
-Model: the set of (blocker, blocked) pairs that touch a small universe of users (the target's
-`blocker`, `other_blockers`, some `targets`, the `unusual_user` and the `comma_user`), read from
-the target at the start (so a target without reset works) and changed by every accepted call.
-A user's `blocked_by_me` list must be exactly {b | (user, b)} and `blocking_me` exactly
-{a | (a, user)} ([SB-list]). What the docs leave open is accepted either way, as
-the spec's x-decisions record: a repeated block, unblocking someone not blocked (decision 31,
-200 or 400), the order of a list and the codes of errors (decisions 30-32). Blocks have no
-duration, so nothing here waits for time; the clock hook only checks that blocks stay.
+Model (`Model`, fed one `Seen` per exchange, see model.py): the (blocker, blocked) pairs the
+traffic has shown. A pair is known when a write of it succeeded (or was refused), or when a
+complete read of one of its sides showed it or left it out: a user's `blocked_by_me` list must be
+exactly {b | (user, b)} and `blocking_me` exactly {a | (a, user)} ([SB-list]). A read is complete
+when it is the whole list: a first page (no `token`) with an empty `next`, or a walk of pages seen
+from its first page, each page's `token` the `next` of the one before, to an empty `next` (the
+model follows walks by user, list, limit and filters). A pair the traffic has not shown is not
+known: a read of it cannot be judged. On Sendbird every token acts for every user ([SB-prep]), so
+the state is per path user, not per caller; the "callers" whose lists must not show one another's
+blocks are the path users. What the docs leave open is accepted either way, as the spec's
+x-decisions record: a repeated block, unblocking someone not blocked (decision 31, 200 or 400), a
+refused mixed bulk block (what it stored is not known until read back), the order of a list and
+the codes of errors (decisions 30-32). A write answer is judged only for the x-request's identity.
 
-Also checked: a block is one-way (A blocking B does not make B block A: B's `blocked_by_me` and
-A's `blocking_me` stay without it), and omitted parameters take their documented defaults
-(`list` = `blocked_by_me`, `limit` = 10: a page of at most 10 users, the pages still covering the
-whole list). Partial targets: every behaviour needs the list (the read back); blocks and unblocks
-run when the target implements them. Clean-up (every example): every actor's `blocked_by_me` list
-is set back to what the start read, so a target without a reset hook is left as it was found.
+Judged on every page: at most `limit` users (10 when `limit` is omitted), a user once, no user
+the model knows is not blocked (a block is one-way: A blocking B does not make B block A), an
+unfiltered page reached through a token or carrying one is not empty; a filter only narrows
+(`user_ids`, `metadatakey` + `metadatavalues_in`: a comma-separated string of URL-encoded values).
+Judged on a complete read: every user the model knows is blocked is there (through the filter's
+documented meaning), and a walk's pages hold no user twice. Omitted `list` reads `blocked_by_me`.
+
+The state machine (`Machine`) drives it and adds what needs chosen calls: the walkthrough, walks
+at chosen limits that must end, calls with the secondary token and without one, the reset hook's
+seeded block. Blocks have no duration, so nothing here waits for time; the clock hook only checks
+that blocks stay. Partial targets: every behaviour needs the list (the read back); blocks and
+unblocks run when the target implements them. Clean-up (every example): every actor's
+`blocked_by_me` list is set back to what the start read, so a target without a reset hook is left
+as it was found.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Callable
+from urllib.parse import quote, unquote
 
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from chatcontract.redaction import clip
 from chatcontract.suite.semantics import ModelMachine, doc
+from chatcontract.suite.semantics.model import UNKNOWN_CALLER, Finding, Knowledge, Seen, acting_identity
 
 P = "sendbird"
 LIST, BLOCK, UNBLOCK = "sendbirdListBlockedUsers", "sendbirdBlockUser", "sendbirdUnblockUser"
@@ -35,6 +51,7 @@ BY_ME, BLOCKING_ME = "blocked_by_me", "blocking_me"
 SIDES = (BY_ME, BLOCKING_ME)
 READ_LIMIT = 100  # the documented maximum: a whole (small) list in one page
 READ_CAP = 10  # pages a full read may take at READ_LIMIT before it counts as never ending
+MAX_LIMIT = 100  # `limit`: 1 to 100 ([SB-list])
 
 
 @lru_cache(maxsize=None)
@@ -65,6 +82,477 @@ NEEDS = {BOTH_SIDES: (LIST,), UNBLOCKED: (LIST, BLOCK, UNBLOCK), REPEAT: (LIST, 
          AUTHZ: (LIST,), COVER: (LIST,), NO_DUPS: (LIST,), LAST_NEXT: (LIST,), PAGE_SIZE: (LIST,), ANSWERS: (LIST,),
          BLOCK_BODY: (LIST, BLOCK), ID_FILTER: (LIST,), META_FILTER: (LIST,), ONE_WAY: (LIST, BLOCK),
          DEFAULTS: (LIST, BLOCK)}
+BODY_FIELDS = ("target_id", "user_ids", "users")
+# The spec's x-target identity with the same access as the master token ([SB-prep]): what it reads
+# differently is named by the authorization between identities.
+SECONDARY = "secondary"
+
+Pair = tuple[str, str]  # (blocker, blocked)
+
+
+def _comma_list(raw: str) -> list[str]:
+    """A comma-separated string of URL-encoded values ([SB-list]): split, then decode each."""
+    return [unquote(part) for part in raw.split(",") if part]
+
+
+def _text(answer: Any) -> str:
+    return clip(answer if isinstance(answer, str) else json.dumps(answer), 200) if answer is not None else "(no body)"
+
+
+@dataclass(frozen=True)
+class View:
+    """What one list request asks for: whose list, which, at what limit, through which filters."""
+
+    user: str
+    side: str
+    side_omitted: bool  # `list` omitted: the documented default (`blocked_by_me`)
+    limit: int | None  # None: omitted (default 10)
+    user_ids: tuple[str, ...] | None  # the `user_ids` filter, decoded
+    meta_key: str | None
+    meta_values: tuple[str, ...] | None
+    narrowed: bool  # some filter parameter was sent (documented or not)
+    certain: bool  # every filter sent has its documented meaning (so a complete page can be judged whole)
+
+    @property
+    def limit_text(self) -> str:
+        return str(self.limit)
+
+    def pair(self, other: str) -> Pair:
+        return (self.user, other) if self.side == BY_ME else (other, self.user)
+
+    def label(self) -> str:
+        return f"{self.user}'s {self.side}"
+
+
+def view_of(seen: Seen) -> View | None:
+    """The view a list request reads, or None when its parameters are not ones the docs give a
+    meaning to (the errors layer judges those)."""
+    user = seen.path.get("user_id")
+    side = seen.param("list")
+    limit_raw = seen.param("limit")
+    if not user or (side is not None and side not in SIDES):
+        return None
+    limit = None
+    if limit_raw is not None:
+        try:
+            limit = int(limit_raw)
+        except ValueError:
+            return None
+        if not 1 <= limit <= MAX_LIMIT:
+            return None
+    ids_raw, key, values_raw = seen.param("user_ids"), seen.param("metadatakey"), seen.param("metadatavalues_in")
+    ids = tuple(_comma_list(ids_raw)) if ids_raw else None
+    meta = bool(key) and bool(values_raw)
+    certain = (ids_raw is None or bool(ids)) and ((key is None and values_raw is None) or meta)
+    return View(user, side or BY_ME, side is None, limit, ids, key if meta else None,
+                tuple(_comma_list(values_raw)) if meta and values_raw else None,
+                any(seen.query.get(k) for k in ("user_ids", "metadatakey", "metadatavalues_in")), certain)
+
+
+@dataclass
+class Walk:
+    """The pages of one view seen so far, from its first page (each page's `token` the `next` of
+    the page before)."""
+
+    ids: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+class Model:
+    """Sendbird's block rules, judged on every exchange (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.blocks: set[Pair] = set()  # pairs known blocked
+        self.knowledge: dict[tuple[str, str], Knowledge] = {}  # (user, side) -> which others are known
+        self.unblocked: set[Pair] = set()  # a successful unblock was the last write of the pair
+        self.repeated: set[Pair] = set()  # blocked again while blocked, not unblocked since
+        self.refused: dict[Pair, str] = {}  # a write of the pair refused for another identity: what it was
+        self.metadata: dict[str, Any] = {}  # user id -> metadata as last listed
+        self.walks: dict[tuple[View, str], Walk] = {}  # (view, the token its next page carries) -> pages so far
+
+    # -- what is known -------------------------------------------------------------------------
+
+    def side(self, user: str, side: str) -> Knowledge:
+        return self.knowledge.setdefault((user, side), Knowledge())
+
+    def knows(self, pair: Pair) -> bool:
+        a, b = pair
+        return self.side(a, BY_ME).knows(b) or self.side(b, BLOCKING_ME).knows(a)
+
+    def known_absent(self, pair: Pair) -> bool:
+        return pair not in self.blocks and self.knows(pair)
+
+    def expected(self, user: str, side: str) -> set[str]:
+        """The users the model knows are on `user`'s `side` list."""
+        if side == BY_ME:
+            return {b for a, b in self.blocks if a == user}
+        return {a for a, b in self.blocks if b == user}
+
+    def learn(self, pair: Pair, blocked: bool) -> None:
+        a, b = pair
+        (self.blocks.add if blocked else self.blocks.discard)(pair)
+        self.side(a, BY_ME).learn(b)
+        self.side(b, BLOCKING_ME).learn(a)
+
+    def doubt(self, pair: Pair) -> None:
+        a, b = pair
+        self.blocks.discard(pair)
+        self.unblocked.discard(pair)
+        self.repeated.discard(pair)
+        self.refused.pop(pair, None)
+        self.side(a, BY_ME).doubt(b)
+        self.side(b, BLOCKING_ME).doubt(a)
+
+    def doubt_list(self, user: str, side: str) -> None:
+        """Anything on `user`'s `side` list may have changed (an undocumented write succeeded)."""
+        for other in self.expected(user, side):
+            self.doubt((user, other) if side == BY_ME else (other, user))
+        self.side(user, side).forget()
+        mirror = BLOCKING_ME if side == BY_ME else BY_ME
+        for (owner, kind), knowledge in self.knowledge.items():
+            if kind == mirror and owner != user:
+                knowledge.doubt(user)
+        self._disturb(user, side)
+
+    def _disturb(self, user: str, side: str) -> None:
+        """A write changed the list: a walk of it under way no longer shows one state."""
+        for key in [k for k in self.walks if k[0].user == user and k[0].side == side]:
+            del self.walks[key]
+
+    def _written(self, pair: Pair) -> None:
+        self._disturb(pair[0], BY_ME)
+        self._disturb(pair[1], BLOCKING_ME)
+
+    def forget(self, reason: str) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    # -- exchanges -------------------------------------------------------------------------------
+
+    def writes(self, seen: Seen) -> bool:
+        return seen.operation_id in (BLOCK, UNBLOCK)
+
+    def see(self, seen: Seen) -> list[Finding]:
+        if seen.operation_id == BLOCK:
+            return self._block(seen)
+        if seen.operation_id == UNBLOCK:
+            return self._unblock(seen)
+        if seen.operation_id == LIST and seen.status == 200 and isinstance(seen.answer, dict):
+            return self._page(seen)
+        return []
+
+    def _block(self, seen: Seen) -> list[Finding]:
+        a = seen.path.get("user_id")
+        body = seen.body if isinstance(seen.body, dict) else {}
+        fields = [f for f in BODY_FIELDS if f in body]
+        value = body.get(fields[0]) if len(fields) == 1 else None
+        targets = [value] if fields == ["target_id"] and isinstance(value, str) else (
+            list(dict.fromkeys(value)) if fields and fields[0] != "target_id" and isinstance(value, list)
+            and all(isinstance(v, str) for v in value) else None)
+        if not a or not targets:
+            if a and seen.succeeded:  # several fields at once, or a body the docs give no meaning: not known
+                self.doubt_list(a, BY_ME)
+            return []
+        if a in targets:  # blocking oneself is undocumented (decision 31): nothing judged, not known after
+            if seen.succeeded:
+                for b in targets:
+                    self.doubt((a, b))
+                    self._written((a, b))
+            return []
+        findings: list[Finding] = []
+        already = [b for b in targets if (a, b) in self.blocks]
+        status = seen.status
+        if seen.caller == acting_identity(P, BLOCK):
+            if already:
+                # Decision 31: blocking an already-blocked user may answer 200 or 400.
+                findings.append(Finding(REPEAT, status in (200, 400),
+                                        f"{a} blocking {targets}, of whom {already} were already blocked, answered "
+                                        f"{status}", where(BLOCK, "x-decisions")))
+            elif all(self.knows((a, b)) for b in targets):
+                findings.append(Finding(BOTH_SIDES, status == 200,
+                                        f"{a} blocking {targets} ({fields[0]}, as {seen.caller}) answered {status}: "
+                                        f"{_text(seen.answer)}", where(BLOCK)))
+            else:
+                unknown = [b for b in targets if not self.knows((a, b))]
+                findings.append(Finding(BOTH_SIDES, None, f"{a} blocking {targets} answered {status}; whether {a} "
+                                        f"blocked {unknown} before is not known", where(BLOCK)))
+        if status == 200:
+            findings += self._block_body(a, targets, seen.answer)
+            for b in targets:
+                if (a, b) in self.blocks:
+                    self.repeated.add((a, b))
+                self.learn((a, b), True)
+                self.unblocked.discard((a, b))
+                self.refused.pop((a, b), None)
+                self._written((a, b))
+        elif 400 <= status < 500 and (len(targets) == 1 or set(targets) <= set(already)):
+            self._refused(seen, [(a, b) for b in targets], f"{a} blocking {targets}")
+        else:
+            # A refused mixed request (decision 31), or an answer that says nothing: what it stored
+            # is not known until a read shows it.
+            for b in targets:
+                if b not in already:
+                    self.doubt((a, b))
+                    self._written((a, b))
+        return findings
+
+    def _refused(self, seen: Seen, pairs: list[Pair], what: str) -> None:
+        """A refused write changes nothing; one refused for an identity other than the x-request's
+        (another token, none) names its pairs, so a read that shows a change says who changed them."""
+        if seen.caller != acting_identity(P, seen.operation_id):
+            who = "without Api-Token" if seen.caller in ("anonymous", UNKNOWN_CALLER) else f"as {seen.caller}"
+            for pair in pairs:
+                self.refused[pair] = f"{what} {who} (answered {seen.status})"
+
+    def _block_body(self, a: str, targets: list[str], answer: Any) -> list[Finding]:
+        entries = answer.get("users") if isinstance(answer, dict) else None
+        if not isinstance(entries, list):
+            return []
+        # Decision 28: the blocked users as user objects or (the vendor's 2022 spec) bare ids.
+        listed = {entry if isinstance(entry, str) else entry.get("user_id") if isinstance(entry, dict) else None
+                  for entry in entries}
+        # Besides the new ones it may list users `a` blocked before; not one `a` is known not to block.
+        wrong = [x for x in listed if x not in targets and x is not None and self.known_absent((a, x))]
+        return [Finding(BLOCK_BODY, set(targets) <= listed and not wrong,
+                        f"{a} blocked {targets} but the response lists {sorted(x for x in listed if x is not None)}",
+                        where(BLOCK, "responses", "200"))]
+
+    def _unblock(self, seen: Seen) -> list[Finding]:
+        a, b = seen.path.get("user_id"), seen.path.get("target_id")
+        if not a or not b or a == b:
+            return []
+        pair, status = (a, b), seen.status
+        findings: list[Finding] = []
+        if seen.caller == acting_identity(P, UNBLOCK):
+            if pair in self.blocks:
+                findings.append(Finding(UNBLOCKED, status == 200,
+                                        f"{a} unblocking {b}, whom {a} blocks, answered {status} (as {seen.caller}): "
+                                        f"{_text(seen.answer)}", where(UNBLOCK)))
+            elif self.knows(pair):
+                # Decision 31: unblocking a user who is not blocked may answer 200 or 400.
+                findings.append(Finding(REPEAT, status in (200, 400),
+                                        f"{a} unblocking {b}, who is not blocked, answered {status}",
+                                        where(UNBLOCK, "x-decisions")))
+            else:
+                findings.append(Finding(UNBLOCKED, None, f"{a} unblocking {b} answered {status}; whether {a} "
+                                        f"blocked {b} is not known", where(UNBLOCK)))
+        if status == 200:
+            self.learn(pair, False)
+            self.unblocked.add(pair)
+            self.repeated.discard(pair)
+            self.refused.pop(pair, None)
+            self._written(pair)
+        elif 400 <= status < 500:
+            self._refused(seen, [pair], f"{a} unblocking {b}")
+        elif pair in self.blocks:
+            self.doubt(pair)
+            self._written(pair)
+        return findings
+
+    # -- list pages ------------------------------------------------------------------------------
+
+    def _page(self, seen: Seen) -> list[Finding]:
+        view = view_of(seen)
+        users = seen.answer.get("users")
+        following = seen.answer.get("next")
+        if view is None or not isinstance(users, list) or not isinstance(following, str):
+            return []
+        entries = [e for e in users if isinstance(e, dict) and isinstance(e.get("user_id"), str)]
+        ids = [e["user_id"] for e in entries]
+        for entry in entries:
+            self.metadata[entry["user_id"]] = entry.get("metadata")
+        token = seen.param("token")
+        if "token" not in seen.query:
+            walk: Walk | None = Walk()
+        else:
+            walk = self.walks.pop((view, token or ""), None)
+        earlier = list(walk.ids) if walk else []
+        if walk is not None:
+            walk.ids += ids
+            walk.pages += 1
+            if following:
+                self.walks[(view, following)] = walk
+        page = f"page {walk.pages}" if walk else "a page reached through a token"
+        label = f"{view.label()} {page}"
+        findings: list[Finding] = []
+        # Page size and the page's own `next`.
+        if view.limit is None:  # omitted: the documented default
+            findings.append(Finding(DEFAULTS, len(ids) <= DEFAULT_LIMIT,
+                                    f"{label} without `limit` has {len(ids)} users; `limit` defaults to "
+                                    f"{DEFAULT_LIMIT}", where(LIST, "parameters", 2)))
+        else:
+            findings.append(Finding(PAGE_SIZE, len(ids) <= view.limit,
+                                    f"{label} has {len(ids)} users at limit={view.limit}",
+                                    where(LIST, "parameters", 2)))
+        if not view.narrowed:
+            # A non-blank `next` loads "the next chunk of results"; blank means "the end of its
+            # results" (the page-token note): on an unfiltered list a page reached through a token,
+            # or a page with a token, is never empty. (A filtered page may be short or empty: the
+            # docs' own filtered example has two users at limit=3 and a token.)
+            findings.append(Finding(LAST_NEXT, not (not ids and ("token" in seen.query or following)),
+                                    f"{label} at limit={view.limit_text} holds no users, yet "
+                                    + ("the previous page's `next` pointed to it" if "token" in seen.query
+                                       else f"its `next` is {following!r}")
+                                    + ": the last page with users must carry a blank `next`",
+                                    where(LIST, "responses", "200")))
+        # A user once: on the page, and on the walk so far.
+        again = sorted({x for x in ids if ids.count(x) > 1 or x in earlier})
+        for x in again:
+            if view.side == BY_ME and (view.user, x) in self.repeated:
+                findings.append(Finding(REPEAT, False, f"{view.user} blocked {x} twice; the list shows {x} "
+                                        f"{ids.count(x) + earlier.count(x)} times", where(BLOCK, "x-decisions")))
+        findings.append(Finding(NO_DUPS, not again,
+                                f"{view.label()} list at limit={view.limit_text} shows {again} on more than one "
+                                "page (or twice)", where(LIST)))
+        name = self._namer(seen, view)
+        findings += self._narrowed(view, entries, ids)
+        findings += self._listed(view, ids, name)
+        for x in set(ids):  # listed: blocked (a filter only narrows the list)
+            if not self.knows(view.pair(x)):
+                self.learn(view.pair(x), True)
+        if walk is not None and following == "" and view.certain:
+            findings += self._whole(view, walk, name)
+        elif following == "" and walk is None:
+            findings.append(Finding(BOTH_SIDES, None, f"{label} ends a walk whose first pages the traffic did not "
+                                    "show: whether the list lacks someone cannot be judged", where(LIST)))
+        return findings
+
+    def _namer(self, seen: Seen, view: View) -> Callable[[str, bool | None, str, str], Finding]:
+        """How a read's findings are named: a read with the secondary token is the tokens' equal
+        access ([SB-prep]); a read without `list` its default; a filtered read its filter."""
+        def judge(behaviour: str, ok: bool | None, message: str, fact: str) -> Finding:
+            if seen.caller == SECONDARY:
+                return Finding(AUTHZ, ok, f"with the {seen.caller} token {message}", where(LIST))
+            if view.side_omitted:
+                return Finding(DEFAULTS, ok, f"{message} (`list` omitted; it defaults to {BY_ME})",
+                               where(LIST, "parameters", 0))
+            if view.user_ids is not None:
+                return Finding(ID_FILTER, ok, f"{message} (filtered by user_ids={list(view.user_ids)})",
+                               where(LIST, "parameters", 3))
+            if view.meta_key is not None:
+                return Finding(META_FILTER, ok, f"{message} (filtered by {view.meta_key}="
+                               f"{list(view.meta_values or ())})", where(LIST, "parameters", 5))
+            return Finding(behaviour, ok, message, fact)
+
+        return judge
+
+    def _narrowed(self, view: View, entries: list[dict], ids: list[str]) -> list[Finding]:
+        """A filter's documented meaning, on the page alone: only users it lets through."""
+        findings = []
+        if view.user_ids is not None:
+            outside = sorted(set(ids) - set(view.user_ids))
+            findings.append(Finding(ID_FILTER, not outside, f"{view.label()} list filtered by user_ids="
+                                    f"{list(view.user_ids)} shows {outside}", where(LIST, "parameters", 3)))
+        if view.meta_key is not None:
+            values = set(view.meta_values or ())
+            other = sorted(e["user_id"] for e in entries if isinstance(e.get("metadata"), dict)
+                           and (view.meta_key not in e["metadata"] or str(e["metadata"][view.meta_key]) not in values))
+            findings.append(Finding(META_FILTER, not other, f"{view.label()} list filtered by {view.meta_key}="
+                                    f"{sorted(values)} shows {other}, whose {view.meta_key} is none of those",
+                                    where(LIST, "parameters", 5)))
+        return findings
+
+    def _of_view(self, view: View, pairs: set[Pair]) -> set[Pair]:
+        return {p for p in pairs if (p[0] if view.side == BY_ME else p[1]) == view.user}
+
+    def _listed(self, view: View, ids: list[str], judge: Callable[..., Finding]) -> list[Finding]:
+        """Users on the page the model knows are not on the list (a filter only narrows it)."""
+        findings = []
+        user, side = view.user, view.side
+        groups: dict[str, list[str]] = {"unknown": [], "refused": [], "one-way": [], "unblocked": [], "isolation": []}
+        for x in sorted(set(ids)):
+            pair = view.pair(x)
+            if not self.knows(pair):
+                groups["unknown"].append(x)
+            elif pair not in self.blocks:
+                kind = ("refused" if pair in self.refused else "one-way" if (pair[1], pair[0]) in self.blocks
+                        else "unblocked" if pair in self.unblocked else "isolation")
+                groups[kind].append(x)
+        if groups["unknown"]:
+            findings.append(Finding(ISOLATION, None, f"{view.label()} list shows {groups['unknown']}, whose blocks "
+                                    "the traffic had not shown", where(LIST, "description")))
+        for x in groups["refused"]:
+            findings.append(judge(AUTHZ, False, f"{self.refused[view.pair(x)]}, yet {view.label()} list shows {x}",
+                                  where(BLOCK, "responses", "400")))
+        for x in groups["one-way"]:
+            text = (f"after {x} blocked {user}, {user}'s {BY_ME} list shows {x} ({user} never blocked {x})"
+                    if side == BY_ME else
+                    f"after {user} blocked {x}, {user}'s {BLOCKING_ME} list shows {x} ({x} never blocked {user})")
+            findings.append(judge(ONE_WAY, False, text, where(LIST, "description")))
+        if groups["unblocked"] or self._of_view(view, self.unblocked):
+            findings.append(judge(UNBLOCKED, not groups["unblocked"], f"{view.label()} list still shows "
+                                  f"{groups['unblocked']} after the unblock", where(UNBLOCK, "description")))
+        findings.append(judge(ISOLATION, not groups["isolation"], f"{view.label()} list shows {groups['isolation']}, "
+                              "though no such block was made (another user's block?)", where(LIST, "description")))
+        return findings
+
+    def _whole(self, view: View, walk: Walk, judge: Callable[..., Finding]) -> list[Finding]:
+        """A complete read (one page, or a walk seen from its first page): every user known to be
+        on the list through the filter is there; afterwards the list (or the filtered part) is known."""
+        findings = []
+        user, side = view.user, view.side
+        got = set(walk.ids)
+        present = self.expected(user, side)
+        unknown: list[str] = []
+        if view.user_ids is not None:
+            want = present & set(view.user_ids)
+        elif view.meta_key is not None:
+            values = set(view.meta_values or ())
+            want = set()
+            for x in present:
+                if x not in self.metadata or not isinstance(self.metadata[x], dict):
+                    unknown.append(x)  # not listed since it was blocked: its metadata is not known
+                elif str(self.metadata[x].get(view.meta_key)) in values:
+                    want.add(x)
+        else:
+            want = present
+        missing = sorted(want - got)
+        if unknown and not missing:
+            findings.append(Finding(META_FILTER, None, f"{view.label()} list filtered by {view.meta_key}: the "
+                                    f"metadata of {sorted(unknown)} is not known", where(LIST, "parameters", 5)))
+        refused = [x for x in missing if view.pair(x) in self.refused]
+        for x in refused:
+            findings.append(judge(AUTHZ, False, f"{self.refused[view.pair(x)]}, yet {view.label()} list lacks {x}",
+                                  where(BLOCK, "responses", "400")))
+        missing = [x for x in missing if x not in refused]
+        how = ", ".join(f"{user} blocked {m}" if side == BY_ME else f"{m} blocked {user}" for m in missing)
+        if view.user_ids is not None or view.meta_key is not None:
+            findings.append(judge(BOTH_SIDES, not missing, f"{view.label()} list shows {sorted(got)}, expected "
+                                  f"{sorted(want)}", where(LIST, "description")))
+        elif walk.pages > 1:
+            findings.append(judge(COVER, not missing, f"{view.label()} pages at limit={view.limit_text} show "
+                                  f"{sorted(got)}, the whole list is {sorted(want | got)}: {how}",
+                                  where(LIST, "description")))
+        else:
+            findings.append(judge(BOTH_SIDES, not missing, f"{view.label()} list lacks {missing}: {how}",
+                                  where(LIST, "description")))
+            # One page is the whole walk at this limit: it covers the list as a longer walk must.
+            findings.append(judge(COVER, not missing, f"{view.label()} page at limit={view.limit_text} shows "
+                                  f"{sorted(got)}, the whole list is {sorted(want | got)}", where(LIST, "description")))
+        if view.side == BY_ME:
+            for x in sorted(present & got):
+                if (user, x) in self.repeated and walk.ids.count(x) == 1:
+                    findings.append(Finding(REPEAT, True, f"{user} blocked {x} twice; the list shows {x} once",
+                                            where(BLOCK, "x-decisions")))
+        if not view.narrowed:
+            # One-way: who blocks `user` (or whom `user` blocks) does not show on this side.
+            others = ({a for a, b in self.blocks if b == user} if side == BY_ME
+                      else {b for a, b in self.blocks if a == user})
+            for x in sorted(others - got):
+                if self.known_absent(view.pair(x)):
+                    findings.append(judge(ONE_WAY, True, f"{view.label()} list does not show {x}",
+                                          where(LIST, "description")))
+            if self._of_view(view, set(self.refused)):
+                findings.append(judge(AUTHZ, not refused, f"{view.label()} list lacks {refused} after refused "
+                                      "writes", where(BLOCK, "responses", "400")))
+            # Users known on the list but missing from it stay as the writes left them (each later
+            # read fails again); every other user is now known.
+            self.side(user, side).read_whole()
+        elif view.user_ids is not None:
+            for x in view.user_ids:
+                pair = view.pair(x)
+                if not self.knows(pair):
+                    self.learn(pair, x in got)
+        return findings
 
 
 class Machine(ModelMachine):
@@ -78,23 +566,25 @@ class Machine(ModelMachine):
         self.pool: list[str] = [*fx["targets"][:5], fx["comma_user"], fx["blocker"], fx["other_blockers"][0]]
         # Everyone whose lists are read; `targets[5]` only ever watches (nobody blocks them).
         self.universe: list[str] = list(dict.fromkeys(self.actors + self.pool + [fx["targets"][5]]))
-        self.blocks: set[tuple[str, str]] = set()
-        self.ever_unblocked: set[tuple[str, str]] = set()  # unblocked during this run
-        self.metadata: dict[str, Any] = {}  # user id -> metadata as last listed
+        self.model = Model()
+        self.moderation = self.model
         self.turn = 0
         self.found: set[tuple[str, str]] | None = None  # the blocks read at the start
 
-    # -- reading ---------------------------------------------------------------------------------
+    @property
+    def blocks(self) -> set[Pair]:
+        return self.model.blocks
 
     def expected(self, user: str, side: str) -> set[str]:
-        if side == BY_ME:
-            return {b for a, b in self.blocks if a == user}
-        return {a for a, b in self.blocks if b == user}
+        return self.model.expected(user, side)
+
+    # -- reading ---------------------------------------------------------------------------------
 
     def walk(self, user: str, side: str, limit: int, *, cap: int, identity: str = "master",
              query: dict[str, Any] | None = None) -> list[str]:
-        """Every page of one list at `limit`, following `next` until it is empty ([SB-list]); a walk
-        longer than `cap` pages fails. Returns the user ids in page order (duplicates kept)."""
+        """Every page of one list at `limit`, following `next` until it is empty ([SB-list]); the
+        model judges each page and the walk. A walk longer than `cap` pages fails. Returns the user
+        ids in page order (duplicates kept)."""
         ids: list[str] = []
         token = ""
         for page in range(1, cap + 1):
@@ -106,56 +596,21 @@ class Machine(ModelMachine):
             self.expect(ANSWERS, response.status_code == 200,
                         f"GET /v3/users/{user}/block?list={side}&limit={limit} (page {page}, as {identity}) "
                         f"answered {response.status_code}: {clip(response.text, 200)}", where(LIST))
-            for entry in body["users"]:
-                self.metadata[entry["user_id"]] = entry.get("metadata")
-            if limit is None:  # omitted: the documented default
-                self.expect(DEFAULTS, len(body["users"]) <= DEFAULT_LIMIT,
-                            f"{user}'s {side} page {page} without `limit` has {len(body['users'])} users; `limit` "
-                            f"defaults to {DEFAULT_LIMIT}", where(LIST, "parameters", 2))
-            else:
-                self.expect(PAGE_SIZE, len(body["users"]) <= limit,
-                            f"{user}'s {side} page {page} has {len(body['users'])} users at limit={limit}",
-                            where(LIST, "parameters", 2))
             ids += [entry["user_id"] for entry in body["users"]]
-            # A non-blank `next` loads "the next chunk of results"; blank means "the end of its
-            # results" (the page-token note): on an unfiltered list a page reached through a token,
-            # or a page with a token, is never empty. (A filtered page may be short or empty: the
-            # docs' own filtered example has two users at limit=3 and a token.)
-            unfiltered = not any((query or {}).get(k) for k in ("user_ids", "metadatakey", "metadatavalues_in"))
-            self.expect(LAST_NEXT, not (unfiltered and not body["users"] and (token or body["next"])),
-                        f"{user}'s {side} page {page} at limit={limit} holds no users, yet "
-                        + (f"the previous page's `next` pointed to it" if token else f"its `next` is {body['next']!r}")
-                        + ": the last page with users must carry a blank `next`", where(LIST, "responses", "200"))
             token = body["next"]
             if token == "":
                 break
         self.expect(LAST_NEXT, token == "",
                     f"walking {user}'s {side} list at limit={limit} did not end after {cap} pages "
                     f"(`next` never empty; {len(set(ids))} distinct users seen)", where(LIST))
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        self.expect(NO_DUPS, not repeated,
-                    f"{user}'s {side} list at limit={limit} shows {repeated} on more than one page (or twice)",
-                    where(LIST))
         return ids
 
     def read(self, user: str, side: str, identity: str = "master") -> set[str]:
         return set(self.walk(user, side, READ_LIMIT, cap=READ_CAP, identity=identity))
 
     def check(self, user: str, side: str) -> None:
-        """One whole list of `user` against the model."""
-        got, want = self.read(user, side), self.expected(user, side)
-        missing, extra = sorted(want - got), sorted(got - want)
-        self.expect(BOTH_SIDES, not missing,
-                    f"{user}'s {side} list lacks {missing}: " + ", ".join(
-                        f"{user} blocked {m}" if side == BY_ME else f"{m} blocked {user}" for m in missing),
-                    where(LIST, "description"))
-        pair = (lambda x: (user, x)) if side == BY_ME else (lambda x: (x, user))
-        stale = [x for x in extra if pair(x) in self.ever_unblocked]
-        self.expect(UNBLOCKED, not stale, f"{user}'s {side} list still shows {stale} after the unblock",
-                    where(UNBLOCK, "description"))
-        self.expect(ISOLATION, not extra,
-                    f"{user}'s {side} list shows {extra}, though no such block was made (another user's block?)",
-                    where(LIST, "description"))
+        """One whole list of `user`, which the model holds against what it knows."""
+        self.read(user, side)
 
     def check_pair(self, a: str, b: str) -> None:
         self.check(a, BY_ME)
@@ -167,47 +622,23 @@ class Machine(ModelMachine):
         if not self.can_call(BLOCK):
             return
         body: dict[str, Any] = {field: targets[0]} if field == "target_id" else {field: list(targets)}
-        response, answer = self.call(BLOCK, **{"as": identity}, path={"user_id": a}, body=body)
         already = [b for b in targets if (a, b) in self.blocks]
-        if not already:
-            self.expect(BOTH_SIDES, response.status_code == 200,
-                        f"{a} blocking {targets} ({field}, as {identity}) answered {response.status_code}: "
-                        f"{clip(response.text, 200)}", where(BLOCK))
-        else:
-            # Decision 31: blocking an already-blocked user may answer 200 or 400.
-            self.expect(REPEAT, response.status_code in (200, 400),
-                        f"{a} blocking {targets}, of whom {already} were already blocked, answered "
-                        f"{response.status_code}", where(BLOCK, "x-decisions"))
-        if response.status_code == 200:
-            # Decision 28: the blocked users as user objects or (the vendor's 2022 spec) bare ids.
-            listed = {entry if isinstance(entry, str) else entry["user_id"] for entry in answer["users"]}
-            allowed = set(targets) | self.expected(a, BY_ME)
-            self.expect(BLOCK_BODY, set(targets) <= listed <= allowed,
-                        f"{a} blocked {targets} but the response lists {sorted(listed)}",
-                        where(BLOCK, "responses", "200"))
-            self.blocks |= {(a, b) for b in targets}
-        elif not set(targets) <= set(already):
+        response, _ = self.call(BLOCK, **{"as": identity}, path={"user_id": a}, body=body)  # judged by the model
+        if response.status_code != 200 and not set(targets) <= set(already):
             # A refused mixed request (decision 31): what it stored is read back, not assumed.
-            now = self.read(a, BY_ME)
-            self.blocks |= {(a, b) for b in targets if b in now}
-        for b in targets:
-            self.ever_unblocked.discard((a, b))
+            self.read(a, BY_ME)
 
     def unblock(self, a: str, b: str, identity: str = "master") -> None:
         if not self.can_call(UNBLOCK):
             return
+        blocked = (a, b) in self.blocks
         response, _ = self.call(UNBLOCK, **{"as": identity}, path={"user_id": a, "target_id": b})
-        if (a, b) in self.blocks:
-            self.expect(UNBLOCKED, response.status_code == 200,
+        if identity != acting_identity(P, UNBLOCK) and blocked:
+            # The model judges the x-request's identity's answers; any token of the application
+            # changes the same lists ([SB-prep]).
+            self.expect(AUTHZ, response.status_code == 200,
                         f"{a} unblocking {b}, whom {a} blocks, answered {response.status_code} (as {identity}): "
                         f"{clip(response.text, 200)}", where(UNBLOCK))
-            self.blocks.discard((a, b))
-            self.ever_unblocked.add((a, b))
-        else:
-            # Decision 31: unblocking a user who is not blocked may answer 200 or 400.
-            self.expect(REPEAT, response.status_code in (200, 400),
-                        f"{a} unblocking {b}, who is not blocked, answered {response.status_code}",
-                        where(UNBLOCK, "x-decisions"))
 
     # -- the walkthrough -------------------------------------------------------------------------
 
@@ -222,18 +653,13 @@ class Machine(ModelMachine):
             self.expect(ANSWERS, blocked in seen, f"after a reset, {blocker}'s {BY_ME} list is {sorted(seen)}, "
                         f"without {blocked} (x-target: the seeded state has that block)",
                         where(LIST, "description"))
-        observed = {(u, side): self.read(u, side) for u in self.universe for side in SIDES}
-        for (u, side), ids in observed.items():
-            self.blocks |= {(u, x) if side == BY_ME else (x, u) for x in ids}
-        # What was read from one side must show on the other (pairs inside the universe).
-        for (u, side), ids in observed.items():
-            want = self.expected(u, side)
-            self.expect(BOTH_SIDES, ids == want,
-                        f"at start, {u}'s {side} list is {sorted(ids)} but the other users' lists say {sorted(want)}",
-                        where(LIST, "description"))
+        # Both sides of every user: the model learns the state, and what one side showed must
+        # show on the other (pairs inside the universe).
+        for u in self.universe:
+            for side in SIDES:
+                self.read(u, side)
         self.found = set(self.blocks)
         self.walkthrough()
-
     def walkthrough(self) -> None:
         """Every documented behaviour once, in a fixed order (the fast profile runs few steps)."""
         fx = self.fixtures
@@ -250,10 +676,7 @@ class Machine(ModelMachine):
         self.check_pair(me, t[0])
         self.one_way(me, t[0])
         self.block(me, [t[0]])
-        self.check_pair(me, t[0])
-        shown = self.walk(me, BY_ME, READ_LIMIT, cap=READ_CAP).count(t[0])
-        self.expect(REPEAT, shown == 1, f"{me} blocked {t[0]} twice; the list shows {t[0]} {shown} times",
-                    where(BLOCK, "x-decisions"))
+        self.check_pair(me, t[0])  # the model: the list shows t[0] once
         self.defaults(me, list(t[:DEFAULT_LIMIT + 2]))
         # Bulk blocks with `user_ids` and with its alias `users`.
         self.block(me, t[1:5], "user_ids")
@@ -304,12 +727,8 @@ class Machine(ModelMachine):
         (the relation is one-way, [SB-list]: A's `blocked_by_me`, B's `blocking_me`)."""
         if (a, b) not in self.blocks or (b, a) in self.blocks:
             return
-        mine = self.read(b, BY_ME)
-        self.expect(ONE_WAY, a not in mine, f"after {a} blocked {b}, {b}'s {BY_ME} list shows {a} ({b} never "
-                    f"blocked {a})", where(LIST, "description"))
-        theirs = self.read(a, BLOCKING_ME)
-        self.expect(ONE_WAY, b not in theirs, f"after {a} blocked {b}, {a}'s {BLOCKING_ME} list shows {b} ({b} never "
-                    f"blocked {a})", where(LIST, "description"))
+        self.read(b, BY_ME)  # the model judges both reads
+        self.read(a, BLOCKING_ME)
 
     def defaults(self, a: str, targets: list[str]) -> None:
         """`list` omitted reads `blocked_by_me`; `limit` omitted gives pages of at most 10 whose
@@ -318,10 +737,8 @@ class Machine(ModelMachine):
         targets = [b for b in targets if b != a]
         self.block(a, targets, "user_ids")
         want = self.expected(a, BY_ME)
-        ids = self.walk(a, BY_ME, None, cap=len(want) // DEFAULT_LIMIT + 3, query={"list": None})  # type: ignore[arg-type]
-        self.expect(DEFAULTS, set(ids) == want,
-                    f"{a}'s list without `list` and `limit` shows {sorted(set(ids))}; {a}'s {BY_ME} list is "
-                    f"{sorted(want)} (`list` defaults to {BY_ME})", where(LIST, "parameters", 0))
+        # The model judges the pages (at most 10 users) and the whole walk against `a`'s blocked_by_me.
+        self.walk(a, BY_ME, None, cap=len(want) // DEFAULT_LIMIT + 3, query={"list": None})  # type: ignore[arg-type]
         for b in targets:
             if b not in before:
                 self.unblock(a, b)
@@ -362,12 +779,8 @@ class Machine(ModelMachine):
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES), limit=st.integers(1, 3))
     def walk_pages(self, u: int, side: str, limit: int) -> None:
         user = self.universe[u]
-        self.check(user, side)  # the whole list (one page) equals the model, so pages must add up to it
-        want = self.expected(user, side)
-        ids = self.walk(user, side, limit, cap=len(want) + 2)
-        self.expect(COVER, set(ids) == want,
-                    f"{user}'s {side} pages at limit={limit} show {sorted(set(ids))}, the whole list is {sorted(want)}",
-                    where(LIST, "description"))
+        self.check(user, side)  # the whole list (one page) is known, so the model holds the pages to it
+        self.walk(user, side, limit, cap=len(self.expected(user, side)) + 2)
 
     @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES),
@@ -376,51 +789,32 @@ class Machine(ModelMachine):
         user = self.universe[u]
         wanted = [self.pool[i] for i in picks]
         # A comma-separated string of URL-encoded ids ([SB-list]): a comma inside an id is encoded.
-        ids = set(self.walk(user, side, READ_LIMIT, cap=READ_CAP,
-                            query={"user_ids": ",".join(quote(w, safe="") for w in wanted)}))
-        self.expect(ID_FILTER, ids <= set(wanted),
-                    f"{user}'s {side} list filtered by user_ids={wanted} shows {sorted(ids - set(wanted))}",
-                    where(LIST, "parameters", 3))
-        want = self.expected(user, side) & set(wanted)
-        self.expect(ID_FILTER, ids == want,
-                    f"{user}'s {side} list filtered by user_ids={wanted} shows {sorted(ids)}, expected {sorted(want)}",
-                    where(LIST, "parameters", 3))
+        self.walk(user, side, READ_LIMIT, cap=READ_CAP, query={"user_ids": ",".join(quote(w, safe="") for w in wanted)})
 
     @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES))
     def filter_metadata(self, u: int, side: str) -> None:
         user, key = self.universe[u], self.fixtures["metadata_key"]
         value = self.fixtures["metadata_values"][0]
-        self.check(user, side)  # also refreshes every listed user's metadata
-        ids = set(self.walk(user, side, READ_LIMIT, cap=READ_CAP,
-                            query={"metadatakey": key, "metadatavalues_in": quote(value, safe="")}))
-        want = {x for x in self.expected(user, side) if str((self.metadata.get(x) or {}).get(key)) == value}
-        self.expect(META_FILTER, ids == want,
-                    f"{user}'s {side} list filtered by {key}={value} shows {sorted(ids)}, expected {sorted(want)}",
-                    where(LIST, "parameters", 5))
+        self.check(user, side)  # also refreshes (in the model) every listed user's metadata
+        self.walk(user, side, READ_LIMIT, cap=READ_CAP, query={"metadatakey": key, "metadatavalues_in": quote(value, safe="")})
 
     @precondition(lambda self: self.can_call(LIST))
     @rule(u=st.integers(0, 5), side=st.sampled_from(SIDES))
     def read_as_secondary(self, u: int, side: str) -> None:
-        user = self.universe[u]
-        got, want = self.read(user, side, identity="secondary"), self.expected(user, side)
-        self.expect(AUTHZ, got == want,
-                    f"with the secondary token {user}'s {side} list is {sorted(got)}; with the master token {sorted(want)}",
-                    where(LIST))
+        # The secondary token sees the same lists ([SB-prep]): the model names what differs.
+        self.read(self.universe[u], side, identity="secondary")
 
     def without_token(self, a: str, new: str, old: str) -> None:
-        """No `Api-Token`: neither a block nor an unblock may change anything."""
-        had_new, had_old = (a, new) in self.blocks, (a, old) in self.blocks
+        """No `Api-Token`: neither a block nor an unblock may change anything (the model holds the
+        read back to the state before them)."""
         response, _ = self.call(BLOCK, **{"as": "anonymous"}, path={"user_id": a}, body={"target_id": new})
         self.expect(AUTHZ, response.status_code >= 400, f"a block without Api-Token answered {response.status_code}",
                     where(BLOCK, "responses", "400"))
         response, _ = self.call(UNBLOCK, **{"as": "anonymous"}, path={"user_id": a, "target_id": old})
         self.expect(AUTHZ, response.status_code >= 400, f"an unblock without Api-Token answered {response.status_code}",
                     where(UNBLOCK, "responses", "400"))
-        got = self.read(a, BY_ME)
-        self.expect(AUTHZ, (new in got) == had_new and (old in got) == had_old,
-                    f"calls without Api-Token changed {a}'s blocked_by_me list to {sorted(got)}",
-                    where(BLOCK, "responses", "400"))
+        self.read(a, BY_ME)
 
     @precondition(lambda self: self.can_call(LIST, BLOCK, UNBLOCK))
     @rule(a=st.integers(0, 4), b=st.integers(0, 7), c=st.integers(0, 7))
