@@ -120,10 +120,11 @@ def test_main_proxy_stops_after_max_exchanges_and_writes_the_reports(tmp_path: P
     assert answers == [200, 200, 200]
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("proxy for plugdj-live (http://127.0.0.1:") and lines[0].endswith(state["url"])
-    # Each exchange's verdict, and the mute model's on the two lists after the first (nothing muted, none listed).
+    # Each exchange's verdict, and the mute model's on the two lists after the first (nothing muted, none
+    # listed), each once the next exchange showed that nothing ran beside it (the last one at the end).
     assert [l.split(" ")[1] for l in lines[1:-1]] == [
         "plugdj-live::traffic::0:plugdjListMutes", "plugdj-live::traffic::1:plugdjListMutes",
-        "plugdj-live::traffic::1:plugdjListMutes/semantics", "plugdj-live::traffic::2:plugdjListMutes",
+        "plugdj-live::traffic::2:plugdjListMutes", "plugdj-live::traffic::1:plugdjListMutes/semantics",
         "plugdj-live::traffic::2:plugdjListMutes/semantics"]
     assert {l.split(" ")[0] for l in lines[1:-1]} == {"pass"} and lines[-1].startswith("3 exchanges: 5 pass, 0 fail")
     document = load(tmp_path / "reports" / "results.json")

@@ -59,6 +59,7 @@ class Verdict:
     behaviours: dict[str, str] = field(default_factory=dict)  # compatibility-matrix row -> outcome
     matrix_row: str = RESPONSE_ROW
     side: str = ""  # server | client | both | "" : whose fault a failure is
+    about: "Observed | None" = None  # the exchange it judges, when it is not the one just observed
 
 
 @dataclass

@@ -159,9 +159,6 @@ def main_proxy(target_path: Path, listen: str = "127.0.0.1:0", max_exchanges: in
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        proxy.flush()  # exchanges that waited on one that never completed
-        for record in session.finish():
-            _say(out, line(record))
         if writer is not None:
             writer.close()
     document = session.write(report_dir)

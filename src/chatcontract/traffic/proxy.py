@@ -91,6 +91,7 @@ class Proxy:
         self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=METHODS)])
         self.checked = 0
         self._lock = threading.Lock()
+        self._finished = False
 
     def _client(self) -> httpx.AsyncClient:
         if self.client is None:
@@ -127,6 +128,7 @@ class Proxy:
             return PlainTextResponse(f"chatcontract proxy: the target did not answer ({type(exc).__name__})\n",
                                      status_code=502)
         received = _Kept()
+        relayed: list[float] = []  # when the last byte went to the client
 
         async def relay() -> AsyncIterator[bytes]:
             try:
@@ -134,6 +136,7 @@ class Proxy:
                     received.add(chunk)
                     yield chunk
             finally:
+                relayed.append(time.monotonic())
                 await upstream.aclose()
 
         response_headers = list(upstream.headers.multi_items())
@@ -142,7 +145,9 @@ class Proxy:
             exchange.request_body, exchange.request_truncated = sent.bytes(), sent.cut
             exchange.status = upstream.status_code
             exchange.response_headers = response_headers
-            exchange.duration_s = time.monotonic() - clock
+            # The exchange ended when its last byte was relayed, not when this check began: the
+            # client may have sent its next request meanwhile (the order the model judges in).
+            exchange.duration_s = (relayed[0] if relayed else time.monotonic()) - clock
             body, cut, known = decoded(received.bytes(), upstream.headers.get("content-encoding", ""))
             exchange.response_body, exchange.response_truncated = body, cut or received.cut
             exchange.response_size = received.size if received.cut else None
@@ -155,9 +160,16 @@ class Proxy:
     def _check(self, slot: int, exchange: Exchange) -> None:
         self._counted(self.session.add_in_order(slot, exchange, self._report, stall_s=self.timeout_s + 5))
 
-    def flush(self) -> None:
-        """Check (and record) the exchanges still waiting on one that never completed (at the end)."""
+    def finish(self) -> None:
+        """At the end: check (and record) the exchanges still waiting on one that never completed,
+        then print what the observers still had to say (the last exchanges' sequence verdicts).
+        Once only."""
+        if self._finished:
+            return
+        self._finished = True
         self._counted(self.session.flush(self._report))
+        for record in self.session.finish():
+            self.on_line(line(record))
 
     def _report(self, exchange: Exchange, records: list[dict[str, Any]]) -> None:
         """One exchange checked (called in order): recorded, its verdicts printed."""
@@ -229,8 +241,10 @@ class ProxyServer:
         self.server.should_exit = True
 
     def stop(self) -> None:
+        """Stop serving, then check what was still waiting (`Proxy.finish`)."""
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        self.proxy.finish()
 
     def __enter__(self) -> "ProxyServer":
         return self.start()

@@ -10,6 +10,12 @@ message, every finding is in the detail), `pass` when it judged something and al
 (users muted before the trace began). An exchange that tells the model nothing (a write it only
 records) gets no result of its own.
 
+Exchanges that overlap in time (a browser's list while a mute is under way) may have been taken
+by the server in either order: each is held until the first exchange that started after it ended
+shows what ran beside it (so a `/semantics` result comes one exchange late, or at the end); an
+exchange that ran beside a write (`Model.writes`; every exchange, for a model that does not say)
+is "cannot judge", and after two writes at once the model forgets.
+
 What the model cannot follow makes it forget what it knew, so nothing is judged on a guess: a
 write whose request or answer is not as documented (the server may have done anything), and an
 exchange outside the spec that may change state (any method but GET, HEAD, OPTIONS: a test hook's
@@ -30,7 +36,7 @@ from typing import Any
 from chatcontract import redaction
 from chatcontract.redaction import clip
 from chatcontract.suite.semantics import model_for
-from chatcontract.suite.semantics.model import Finding, Model, caller_scheme, seen
+from chatcontract.suite.semantics.model import Finding, Model, Seen, caller_scheme, seen
 from chatcontract.traffic import credentials
 from chatcontract.traffic.checks import REQUEST_ROW, Observed, Verdict
 from chatcontract.servers.core import validation
@@ -49,6 +55,7 @@ class SequenceObserver:
         self.identities = identities or {}  # identity name -> scheme name -> value (a target file's)
         self._callers: dict[tuple[tuple[str, str], ...], str] = {}
         self.names_caller = caller_scheme(platform)  # the scheme whose value is the caller's user id
+        self._held: list[Observed | None] = []  # in order, waiting to know what ran beside them (None: missed)
 
     def caller(self, observed: Observed) -> str:
         found = credentials.presented(self.platform, observed.exchange)
@@ -59,11 +66,75 @@ class SequenceObserver:
         return self._callers.setdefault(key, f"caller {len(self._callers) + 1}")
 
     def observe(self, observed: Observed) -> list[Verdict]:
+        """Hold the exchange until it is known which exchanges ran at the same time as it (the
+        first one that started after it ended shows that); judge what is settled."""
+        self._held.append(observed)
+        return self._release(final=False)
+
+    def missed(self) -> None:
+        """An exchange the proxy forwarded never completed (the client went away): the target may
+        have acted on it."""
+        self._held.append(None)
+
+    def finish(self) -> list[Verdict]:
+        return self._release(final=True)
+
+    def _release(self, final: bool) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        while self._held:
+            if self._held[0] is None:  # a missed exchange, in its place in the order
+                self._held.pop(0)
+                self.model.forget("an exchange did not complete")
+                continue
+            group, ends = [self._held[0]], _end(self._held[0])
+            for later in self._held[1:]:
+                if later is None or later.exchange.started >= ends:
+                    break
+                group.append(later)
+                ends = max(ends, _end(later))
+            if not final and len(group) == len(self._held):
+                break  # the next exchange may still join the group
+            del self._held[:len(group)]
+            verdicts += self._judge(group)
+        return verdicts
+
+    def _judge(self, group: list[Observed]) -> list[Verdict]:
+        """Feed a group of exchanges that overlap in time, in the order they started. The server
+        may have taken them in any order: an exchange that ran beside a write is not judged
+        (cannot judge), and after two writes at once the model forgets (their order decides the
+        state)."""
+        fed = [(observed, self._feed(observed)) for observed in group]
+        writes = {o.index for o, (_, seen_) in fed if seen_ is None or (seen_ is not _NOT_A_WRITE and self._writes(seen_))}
+        verdicts = []
+        for observed, (findings, _) in fed:
+            beside = [o.index for o in group if o is not observed and o.index in writes and _overlap(o, observed)]
+            if beside:
+                why = (f"it ran at the same time as exchange {', '.join(map(str, beside))}, so the order the server "
+                       "took them in is unknown")
+                findings = [Finding(f.behaviour, None, f"{f.message} (not judged: {why})" if f.ok is False else
+                                    f"{f.behaviour.removeprefix('semantics: ')}: not judged, {why}", f.fact)
+                            for f in findings]
+            verdict = _verdict(findings)
+            if verdict is not None:
+                verdict.about = observed
+                verdicts.append(verdict)
+        if len([o for o in group if o.index in writes]) > 1:
+            self.model.forget("two writes ran at the same time")
+        return verdicts
+
+    def _writes(self, seen_: Seen) -> bool:
+        writes = getattr(self.model, "writes", None)
+        return True if writes is None else bool(writes(seen_))
+
+    def _feed(self, observed: Observed) -> tuple[list[Finding], Seen | None]:
+        """The model's findings on one exchange, and its Seen (None: it was not fed, and may have
+        changed the target in a way the model cannot follow)."""
         op, exchange = observed.operation, observed.exchange
         if op is None:
             if exchange.method.upper() not in SAFE_METHODS:
                 self.model.forget(f"{exchange.method} {clip(exchange.path, 120)} is outside the spec")
-            return []
+                return [], None
+            return [], _NOT_A_WRITE
         verdict = observed.verdict
         clean = (verdict is not None and verdict.outcome == "pass" and not exchange.on_purpose
                  and verdict.behaviours.get(REQUEST_ROW, "pass") == "pass")
@@ -71,23 +142,26 @@ class SequenceObserver:
             # The model cannot follow an answer that is not documented or a request off the spec:
             # what it knew may no longer hold (reads of it are not judged until shown again).
             self.model.forget(f"{op.label} was not as documented")
-            return []
+            return [], None
         body = observed.request_json if observed.request_json is not validation.NO_BODY else None
         started = exchange.started * 1000
         principal = credentials.presented(self.platform, exchange).get(self.names_caller or "", "")
-        findings = self.model.see(seen(op.operation_id, self.caller(observed), exchange.url,
-                                       exchange.request_body if body is not None else None, observed.match.path_params,
-                                       exchange.status, observed.response_json, started,
-                                       started + exchange.duration_s * 1000, principal))
-        return [v for v in (_verdict(findings),) if v is not None]
+        seen_ = seen(op.operation_id, self.caller(observed), exchange.url,
+                     exchange.request_body if body is not None else None, observed.match.path_params,
+                     exchange.status, observed.response_json, started, started + exchange.duration_s * 1000, principal)
+        return self.model.see(seen_), seen_
 
-    def missed(self) -> None:
-        """An exchange the proxy forwarded never completed (the client went away): the target may
-        have acted on it."""
-        self.model.forget("an exchange did not complete")
 
-    def finish(self) -> list[Verdict]:
-        return []
+def _end(observed: Observed) -> float:
+    return observed.exchange.started + observed.exchange.duration_s
+
+
+def _overlap(a: Observed, b: Observed) -> bool:
+    return a.exchange.started < _end(b) and b.exchange.started < _end(a)
+
+
+# An exchange outside the spec with a safe method: fed to nothing, and no write.
+_NOT_A_WRITE = Seen("", "", {}, {}, None, 0, None, 0.0, 0.0)
 
 
 def _verdict(findings: list[Finding]) -> Verdict | None:

@@ -135,7 +135,7 @@ class Session:
         verdicts: list[Verdict] = []
         for observer in self.observers:
             verdicts += observer.observe(observed)
-        return [self._record(observed, v) for v in verdicts]
+        return [self._record(v.about or observed, v) for v in verdicts]
 
     def flush(self, then: Checked) -> int:
         """Check every exchange still waiting for an earlier one that never came (at the end)."""
@@ -147,7 +147,7 @@ class Session:
         records = []
         with self._lock:
             for observer in self.observers:
-                records += [self._record(None, v) for v in observer.finish()]
+                records += [self._record(v.about, v) for v in observer.finish()]
         return records
 
     def _record(self, observed: Observed | None, verdict: Verdict) -> dict[str, Any]:

@@ -77,6 +77,11 @@ class Model(Protocol):
 
     def see(self, seen: Seen) -> list[Finding]: ...
 
+    def writes(self, seen: Seen) -> bool:
+        """Whether the exchange may change the state (a traffic observer holds reads that ran at
+        the same time as a write unjudged: the server may have taken them in either order)."""
+        ...
+
     def forget(self, reason: str) -> None:
         """Something the model did not see may have changed the target (an exchange outside the
         spec, an answer it could not read): every later read of what it knew cannot be judged

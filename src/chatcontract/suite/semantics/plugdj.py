@@ -112,6 +112,9 @@ class Model:
     def forget(self, reason: str) -> None:
         self.rooms.clear()
 
+    def writes(self, seen: Seen) -> bool:
+        return seen.operation_id in (MUTE, UNMUTE)
+
     def see(self, seen: Seen) -> list[Finding]:
         room = self.room(seen.caller)
         for user in [u for u, e in room.muted.items() if e.gone_after_ms <= seen.sent_ms]:
