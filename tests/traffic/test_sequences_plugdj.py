@@ -225,3 +225,34 @@ def test_a_request_outside_the_spec_makes_the_model_forget(clean, tmp_path: Path
     code, results = _planted(clean, tmp_path, lambda d: drop(d, hook=True))
     assert not [r for r in _semantics(results) if r["outcome"] == "fail"] and code == 0
     assert any(r["behaviour"] == "2:unmatched" and r["outcome"] == "skip" for r in results)
+
+
+def test_a_list_that_ran_beside_a_mute_is_not_judged(clean, tmp_path: Path) -> None:
+    """A browser lists while a mute is under way: the server may have served the list first, so
+    a list without the user is "cannot judge", not a failure; the next list is judged again."""
+    def overlapped(document: dict) -> None:
+        entries = document["log"]["entries"][:5]  # list, mute 5004, list, mute 5005, list
+        mute, listed = entries[1], entries[2]
+        started = datetime.fromisoformat(mute["startedDateTime"].replace("Z", "+00:00"))
+        listed["startedDateTime"] = (started + timedelta(milliseconds=1)).isoformat().replace("+00:00", "Z")
+        mute["time"] = max(mute["time"], 50)
+        body = _body(listed)
+        body["data"] = []  # served before the mute
+        _set_body(listed, body)
+        document["log"]["entries"] = entries
+    code, results = _planted(clean, tmp_path, overlapped)
+    verdicts = {r["behaviour"]: r for r in _semantics(results)}
+    assert code == 0 and verdicts["2:plugdjListMutes/semantics"]["outcome"] == "skip"
+    assert "(not judged: it ran at the same time as exchange 1, so the order the server took them in is unknown)" in \
+        verdicts["2:plugdjListMutes/semantics"]["message"]
+    assert verdicts["4:plugdjListMutes/semantics"]["outcome"] == "pass"  # 5004 and 5005 listed: judged again
+
+    def dropped_later(document: dict) -> None:  # the same overlap, and then the mute is lost for real
+        overlapped(document)
+        last = document["log"]["entries"][4]
+        body = _body(last)
+        body["data"] = [e for e in body["data"] if e["id"] != 5004]
+        _set_body(last, body)
+    code, results = _planted(clean, tmp_path, dropped_later)
+    assert code == 1 and [r["behaviour"] for r in _semantics(results) if r["outcome"] == "fail"] == [
+        "4:plugdjListMutes/semantics"]
