@@ -50,11 +50,17 @@ def platforms() -> list[str]:
     return sorted(p.stem for p in specs_dir().glob("*.yaml"))
 
 
+_FOUND: set[Path] = set()  # spec files already seen to exist (a file check per lookup was a hot spot)
+_RESOLVED: dict[Path, Path] = {}  # path -> its resolved form (resolving is a syscall per part)
+
+
 def spec_path(platform: str) -> Path:
     path = specs_dir() / f"{platform}.yaml"
-    if not path.is_file():
-        known = ", ".join(platforms())
-        raise SpecError(f"unknown platform {platform!r} (known: {known})")
+    if path not in _FOUND:
+        if not path.is_file():
+            known = ", ".join(platforms())
+            raise SpecError(f"unknown platform {platform!r} (known: {known})")
+        _FOUND.add(path)
     return path
 
 
@@ -75,7 +81,10 @@ def _read(path: Path) -> Any:
 
 def read_document(path: Path) -> Any:
     """A parsed JSON or YAML file (cached; treat the result as read-only)."""
-    return _read(path.resolve())
+    resolved = _RESOLVED.get(path)
+    if resolved is None:
+        resolved = _RESOLVED[path] = path.resolve()
+    return _read(resolved)
 
 
 def load_spec(platform: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import httpx
@@ -132,11 +133,13 @@ def seen(operation_id: str, caller: str, url: str, request_body: bytes | None, p
                 {k: params.get_list(k) for k in params.keys()}, body, status, answer, sent_ms, answered_ms, principal)
 
 
+@cache
 def caller_scheme(platform: str) -> str | None:
     """The security scheme whose value names the calling user (`x-names-caller: true`), if any."""
     return next((name for name, scheme in specs.security_schemes(platform).items() if scheme.get("x-names-caller")), None)
 
 
+@cache
 def acting_identity(platform: str, operation_id: str) -> str:
     """The identity the spec's `x-request` calls the operation as: the caller whose writes the
     documented success is promised to (a target file's identity of that name)."""
