@@ -91,6 +91,28 @@ def test_a_schema_fault_is_flagged_from_the_sdks_own_traffic(platform: str, faul
     assert any(line.startswith(f"FAIL proxied-{platform}::traffic::") for line in lines)
 
 
+@pytest.mark.parametrize("platform, fault, operation", [
+    ("sendbird", "block-not-recorded", "sendbirdListBlockedUsers"),
+    ("sendbird", "unblock-noop", "sendbirdListBlockedUsers"),
+    ("rocketchat", "ignore-not-recorded", "rocketchatGetSubscription"),
+])
+def test_a_semantic_fault_is_flagged_from_the_sdks_own_traffic(platform: str, fault: str, operation: str) -> None:
+    """Every answer is as documented; only the sequence shows that the server did not keep a
+    write: the moderation model flags it from the SDK's own calls (its tests fail too)."""
+    with start_in_thread(platform, test_hooks=True, faults=(fault,)) as server:
+        proxy, session, lines = proxied(server, platform)
+        with proxy:
+            _run_sdk_tests({platform: proxy.url}, SDK_TESTS[platform])
+            settle(session)
+    results = session.recorder.results
+    assert all(r["outcome"] != "fail" or r["side"] == "client" for r in per_exchange(results))
+    flagged = [r for r in results if r["outcome"] == "fail" and r not in per_exchange(results)]
+    assert flagged and {r["operation_id"] for r in flagged} == {operation}, [r["message"] for r in flagged]
+    assert all(r["side"] == "server" and r["message"].startswith("[semantics: ") for r in flagged)
+    assert any(line.startswith(f"FAIL proxied-{platform}::traffic::") and f"{operation}/semantics: [semantics: " in line
+               for line in lines)
+
+
 def _serve_in_thread(tmp_path: Path, target: Path, **kwargs) -> tuple[threading.Thread, dict, io.StringIO, io.StringIO]:
     out, err, state = io.StringIO(), io.StringIO(), {}
     ready = threading.Event()
