@@ -81,10 +81,14 @@ def _read(path: Path) -> Any:
 
 def read_document(path: Path) -> Any:
     """A parsed JSON or YAML file (cached; treat the result as read-only)."""
-    resolved = _RESOLVED.get(path)
-    if resolved is None:
-        resolved = _RESOLVED[path] = path.resolve()
-    return _read(resolved)
+    return _read(_resolved(path))
+
+
+def _resolved(path: Path) -> Path:
+    found = _RESOLVED.get(path)
+    if found is None:
+        found = _RESOLVED[path] = path.resolve()
+    return found
 
 
 def load_spec(platform: str) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def validator_at(document: Path, pointer: str = "") -> Draft202012Validator:
     Relative `$ref`s inside that schema resolve against the document's own location, exactly as
     they do for an OpenAPI tool reading the spec. Cached: building one crawls the referenced files.
     """
-    return _validator(document.resolve().as_uri(), pointer)
+    return _validator(_resolved(document).as_uri(), pointer)
 
 
 @lru_cache(maxsize=1024)
