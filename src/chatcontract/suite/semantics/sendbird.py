@@ -375,7 +375,9 @@ class Model:
         label = f"{view.label()} {page}"
         findings: list[Finding] = []
         # Page size and the page's own `next`.
-        if view.limit is None:  # omitted: the documented default
+        if not ids:
+            pass  # an empty page holds at most any limit: nothing to judge
+        elif view.limit is None:  # omitted: the documented default
             findings.append(Finding(DEFAULTS, len(ids) <= DEFAULT_LIMIT,
                                     f"{label} without `limit` has {len(ids)} users; `limit` defaults to "
                                     f"{DEFAULT_LIMIT}", where(LIST, "parameters", 2)))
@@ -383,7 +385,7 @@ class Model:
             findings.append(Finding(PAGE_SIZE, len(ids) <= view.limit,
                                     f"{label} has {len(ids)} users at limit={view.limit}",
                                     where(LIST, "parameters", 2)))
-        if not view.narrowed:
+        if not view.narrowed and not ids:
             # A non-blank `next` loads "the next chunk of results"; blank means "the end of its
             # results" (the page-token note): on an unfiltered list a page reached through a token,
             # or a page with a token, is never empty. (A filtered page may be short or empty: the
@@ -400,17 +402,21 @@ class Model:
             if view.side == BY_ME and (view.user, x) in self.repeated:
                 findings.append(Finding(REPEAT, False, f"{view.user} blocked {x} twice; the list shows {x} "
                                         f"{ids.count(x) + earlier.count(x)} times", where(BLOCK, "x-decisions")))
-        findings.append(Finding(NO_DUPS, not again,
-                                f"{view.label()} list at limit={view.limit_text} shows {again} on more than one "
-                                "page (or twice)", where(LIST)))
+        if len(ids) + len(earlier) > 1:
+            findings.append(Finding(NO_DUPS, not again,
+                                    f"{view.label()} list at limit={view.limit_text} shows {again} on more than one "
+                                    "page (or twice)", where(LIST)))
         name = self._namer(seen, view)
+        # Whether the model knew anything of this list before the page (else only what the page
+        # itself shows is judged: whom it lists the model knows nothing of).
+        known = self._knows_view(view, ids)
         findings += self._narrowed(view, entries, ids)
-        findings += self._listed(view, ids, name)
+        findings += self._listed(view, ids, name, known)
         for x in set(ids):  # listed: blocked (a filter only narrows the list)
             if not self.knows(view.pair(x)):
                 self.learn(view.pair(x), True)
         if walk is not None and following == "" and view.certain:
-            findings += self._whole(view, walk, name)
+            findings += self._whole(view, walk, name, known)
         elif following == "" and walk is None:
             findings.append(Finding(BOTH_SIDES, None, f"{label} ends a walk whose first pages the traffic did not "
                                     "show: whether the list lacks someone cannot be judged", where(LIST)))
@@ -454,7 +460,17 @@ class Model:
     def _of_view(self, view: View, pairs: set[Pair]) -> set[Pair]:
         return {p for p in pairs if (p[0] if view.side == BY_ME else p[1]) == view.user}
 
-    def _listed(self, view: View, ids: list[str], judge: Callable[..., Finding]) -> list[Finding]:
+    def _knows_view(self, view: View, ids: list[str]) -> bool:
+        """Whether the model knows something of the list `view` reads: the whole list, a user on
+        it or a user listed here (from this list or the other side's)."""
+        mine = self.side(view.user, view.side)
+        if mine.complete or mine.known or self.expected(view.user, view.side):
+            return True
+        mirror = BLOCKING_ME if view.side == BY_ME else BY_ME
+        return any(kind == mirror and owner != view.user and knowledge.knows(view.user)
+                   for (owner, kind), knowledge in self.knowledge.items()) or any(self.knows(view.pair(x)) for x in ids)
+
+    def _listed(self, view: View, ids: list[str], judge: Callable[..., Finding], known: bool) -> list[Finding]:
         """Users on the page the model knows are not on the list (a filter only narrows it)."""
         findings = []
         user, side = view.user, view.side
@@ -481,11 +497,13 @@ class Model:
         if groups["unblocked"] or self._of_view(view, self.unblocked):
             findings.append(judge(UNBLOCKED, not groups["unblocked"], f"{view.label()} list still shows "
                                   f"{groups['unblocked']} after the unblock", where(UNBLOCK, "description")))
-        findings.append(judge(ISOLATION, not groups["isolation"], f"{view.label()} list shows {groups['isolation']}, "
-                              "though no such block was made (another user's block?)", where(LIST, "description")))
+        if known:
+            findings.append(judge(ISOLATION, not groups["isolation"], f"{view.label()} list shows "
+                                  f"{groups['isolation']}, though no such block was made (another user's block?)",
+                                  where(LIST, "description")))
         return findings
 
-    def _whole(self, view: View, walk: Walk, judge: Callable[..., Finding]) -> list[Finding]:
+    def _whole(self, view: View, walk: Walk, judge: Callable[..., Finding], known: bool) -> list[Finding]:
         """A complete read (one page, or a walk seen from its first page): every user known to be
         on the list through the filter is there; afterwards the list (or the filtered part) is known."""
         findings = []
@@ -515,7 +533,10 @@ class Model:
                                   where(BLOCK, "responses", "400")))
         missing = [x for x in missing if x not in refused]
         how = ", ".join(f"{user} blocked {m}" if side == BY_ME else f"{m} blocked {user}" for m in missing)
-        if view.user_ids is not None or view.meta_key is not None:
+        if not known:
+            findings.append(Finding(BOTH_SIDES, None, f"{view.label()} list: who was on it before the traffic is "
+                                    "not known (this read makes it known)", where(LIST, "description")))
+        elif view.user_ids is not None or view.meta_key is not None:
             findings.append(judge(BOTH_SIDES, not missing, f"{view.label()} list shows {sorted(got)}, expected "
                                   f"{sorted(want)}", where(LIST, "description")))
         elif walk.pages > 1:
