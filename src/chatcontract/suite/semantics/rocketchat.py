@@ -1,15 +1,15 @@
 """Rocket.Chat ignore lists and room mutes: the rules in `Model`, the chosen calls in `Machine`.
 
 Model (`Model`, fed one `Seen` per exchange by the machine and by the traffic observer, see
-model.py): for each (caller, room id) what the traffic says of the caller's subscription to the
-room: whether it exists (`subscription: null` when not), which users are known ignored and which
+model.py): for each (owner, room id) what the traffic says of the owner's subscription to the
+room (the owner: the user the request's X-User-Id names, `Seen.principal`, else the caller): whether it exists (`subscription: null` when not), which users are known ignored and which
 known not ignored. A `subscriptions.getOne` read makes every user of that list known; a
 successful `chat.ignoreUser` makes its user known (ignored or not, by decisions 2 and 8), or not
 known when the decisions leave the value's reading open. The docs keep the list per caller and
-per room ("nothing else changes"), so one caller's write leaves every other (caller, room) as it
+per room ("nothing else changes"), so one owner's write leaves every other (owner, room) as it
 was known: a change there is an isolation failure. Which users are subscribed to which room (a
-successful ignore shows both subscriptions; a read shows the caller's when the model is told
-whose credential it is), and what is known of a user's mute in a room: no operation reads mutes
+successful ignore shows both subscriptions; a read shows the caller's when the request names
+its user), and what is known of a user's mute in a room: no operation reads mutes
 back, so a mute is known only after a successful mute or unmute (or, in the machine, from the
 seeded state when the target was reset). Write answers are judged only for the callers the
 model is told are entitled to the documented success (by default the x-request's identity).
