@@ -137,12 +137,13 @@ class Model:
             # nor appear in the caller's list (judged by the lists after it).
             self.last = (me, cid, "foreign")
             return []
-        if listed is None:  # whether the caller takes part, the traffic has not shown: nothing judged
+        if listed is None:
+            # Whether the caller takes part, the traffic has not shown (no `list` with these
+            # credentials before it): only recorded, as the caller's entry not known.
             self.last = (me, cid, "member")
             if cid in self.mutedby:
                 self.unsure.setdefault(cid, set()).add(me)
-            return [Finding(READ_BACK[action], None, f"`{action}` of {key} as {who}: whether {who} takes part in it "
-                            "is not known (no `list` of theirs before it)", doc(P, OP, "x-actions", action))]
+            return []
         repeat = (me in self.mutedby[cid]) == want if known else None
         behaviour = REPEAT if repeat else READ_BACK[action]
         fact = doc(P, OP, "x-decisions") if repeat else doc(P, OP, "x-actions", action)
