@@ -55,7 +55,8 @@ def test_a_recording_of_a_reference_server_passes(record, tmp_path: Path, platfo
     # The same verdicts the proxy gave live while recording.
     live = sorted((r["behaviour"], r["outcome"], r["exchange"]["status"]) for r in recording.session.recorder.results)
     assert live == sorted((r["behaviour"], r["outcome"], r["exchange"]["status"]) for r in document["results"])
-    assert all(line.startswith(f"pass proxied-{platform}::traffic::") for line in recording.lines)
+    assert all(line.startswith(f"pass proxied-{platform}::traffic::") for line in recording.lines), \
+        [line for line in recording.lines if not line.startswith("pass ")]
     site_results.load(tmp_path / "reports" / "results.json")  # what `chatcontract docs --results` reads
     for name in ("junit.xml", "summary.md"):
         assert (tmp_path / "reports" / name).stat().st_size > 0

@@ -234,8 +234,8 @@ def test_a_list_that_ran_beside_a_mute_is_not_judged(clean, tmp_path: Path) -> N
         entries = document["log"]["entries"][:5]  # list, mute 5004, list, mute 5005, list
         mute, listed = entries[1], entries[2]
         started = datetime.fromisoformat(mute["startedDateTime"].replace("Z", "+00:00"))
-        listed["startedDateTime"] = (started + timedelta(milliseconds=1)).isoformat().replace("+00:00", "Z")
-        mute["time"] = max(mute["time"], 50)
+        # The list starts while the mute is under way (half-way through it), the rest untouched.
+        listed["startedDateTime"] = (started + timedelta(milliseconds=mute["time"] / 2)).isoformat().replace("+00:00", "Z")
         body = _body(listed)
         body["data"] = []  # served before the mute
         _set_body(listed, body)
