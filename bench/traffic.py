@@ -54,23 +54,31 @@ def _serve(platform: str, folder: Path) -> tuple[subprocess.Popen, Path]:
 
 
 def _proxy(target_file: Path, folder: Path) -> tuple[subprocess.Popen, str]:
+    """The proxy in its own process; its verdict lines go to a file (a pipe nobody drains would
+    fill and stop the proxy at its next line, as it would any program)."""
+    lines = (folder / "proxy.out").open("w")
     process = subprocess.Popen([*CLI, "proxy", "--target", str(target_file), "--listen", "127.0.0.1:0",
                                 "--record", str(folder / "proxied.har"), "--report-dir", str(folder / "reports")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = process.stdout.readline()
-    if " on " not in first:
-        raise SystemExit(f"the proxy did not start: {first}{process.stderr.read()}")
-    return process, first.rsplit(" on ", 1)[1].strip()
+                               stdout=lines, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        first = (folder / "proxy.out").read_text().partition("\n")
+        if first[1]:
+            break
+        time.sleep(0.05)
+    if " on " not in first[0]:
+        raise SystemExit(f"the proxy did not start: {(folder / 'proxy.out').read_text()}")
+    return process, first[0].rsplit(" on ", 1)[1].strip()
 
 
-def _stop(process: subprocess.Popen) -> str:
+def _stop(process: subprocess.Popen, output: Path | None = None) -> str:
     process.send_signal(signal.SIGINT)
     try:
         out, _ = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         out, _ = process.communicate()
-    return out or ""
+    return output.read_text() if output is not None else (out or "")
 
 
 class _Path:
@@ -114,7 +122,7 @@ def measure(platform: str, exchanges: int, scratch: Path) -> dict[str, Any]:
             proxied.send(index)
         direct.close()
         proxied.close()
-        summary = _stop(proxy).strip().splitlines()[-1]
+        summary = _stop(proxy, scratch / f"{platform}-proxied" / "proxy.out").strip().splitlines()[-1]
     finally:
         for process, _ in servers:
             _stop(process)
