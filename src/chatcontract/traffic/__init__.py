@@ -14,20 +14,16 @@ The pieces, each a small module:
 * `har`: read HAR 1.2 (devtools, mitmproxy, our own) and write it, redacted (`HarWriter`);
 * `proxy`: the checking reverse proxy (Starlette + uvicorn + httpx, bodies streamed);
 * `credentials`: the credentials inside recorded traffic, registered for redaction;
-* `commands`: `main_check_traffic` and `main_proxy`, the entry points cli.py calls.
+* `commands`: `main_check_traffic` and `main_proxy`, the entry points cli.py calls;
+* `sequence.SequenceObserver`: the platform's moderation `Model` (the one its semantic state
+  machine drives, `suite/semantics/<platform>.py`) fed every exchange in the order the requests
+  arrived, each read judged against the writes before it (`<index>:<operationId>/semantics`);
+  "cannot judge" where the trace lacks what it needs (state from before it, exchanges that
+  overlapped a write, a change it could not follow).
 
-**For part 2 (the moderation models observing whole sequences).** Every exchange reaches each
-observer of a `Session` as one `checks.Observed` (its index, the `Exchange`, the matched
-operation and path parameters, the parsed request and response bodies, and the per-exchange
-`Verdict`, whose outcome says whether the response conformed), in the order the exchanges
-ended; `finish()` is called once at the end. An observer returns `checks.Verdict`s, each a
-result of its own (`Verdict.check` is the result id's suffix after `<index>:<operationId>`, e.g.
-`/semantics`; a verdict from `finish()` is filed under `end`). What part 2 must add: an
-`Observer` per platform that drives the same model the semantics state machines use (the
-machines in `suite/semantics/` first refactored so their model can be fed exchanges it did not
-choose), judging reads against the writes before them, accepting every reading the decisions
-allow, and saying "cannot judge" (a `skip` verdict) where the trace lacks what it needs (state
-from before the trace began, the clock); then pass it in `Session(observers=[...])` from
-`commands.check_traffic` and `commands.main_proxy` (both already take the list through
-`Session`), and a test of HAR files with planted sequence faults.
+Every exchange reaches each observer of a `Session` as one `checks.Observed` (its index, the
+`Exchange`, the matched operation and path parameters, the parsed bodies and the per-exchange
+`Verdict`), in order; `finish()` is called once at the end. An observer returns
+`checks.Verdict`s, each a result of its own (`Verdict.check` is the id's suffix, `Verdict.about`
+the exchange it judges when that is not the one just observed).
 """
