@@ -1,7 +1,7 @@
 """Semantic layer: one hypothesis `RuleBasedStateMachine` per platform, in `<platform>.py`.
 
-Each machine drives its platform's moderation `Model` (who is muted, ignored, blocked; `model.py`:
-the same model judges recorded traffic, `traffic/sequence.py`), drives the
+Each machine feeds its platform's moderation `Model` (who is muted, ignored, blocked; `model.py`:
+the same model judges recorded traffic, `traffic/sequence.py`) with every call, drives the
 target with the operations' `x-request`s, and checks what schema checks cannot: read-back after
 a change, undo, idempotent repeats, isolation between callers and rooms, pagination, expiry and
 authorization. Every check names its behaviour (a row of the compatibility matrix) and the doc
