@@ -5,10 +5,12 @@ permissions), recorded as HAR by the proxy's writer."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -92,6 +94,61 @@ def record(tmp_path_factory: pytest.TempPathFactory):
             _recordings[platform] = Recording(platform, har, session, lines, target_file)
         return _recordings[platform]
     return make
+
+
+def through_proxy(platform: str, tmp_path: Path, script: Callable[[Wire, Any, list[tuple]], None],
+                  steps: list[tuple], faults: tuple[str, ...] = (), before: list[tuple] = ()):
+    """Send `steps` (by `script(wire, target, steps)`) to a reference server of `platform` through
+    the checking proxy, which records a HAR and knows the target's identities; `before` is sent
+    straight to the server first, unseen by the proxy. (har, session, lines)"""
+    har = tmp_path / f"{platform}.har"
+    with start_in_thread(platform, test_hooks=True, faults=faults) as server:
+        document = target_document(platform, server.base_url, test_hooks=True)
+        direct = from_document(document, where="<test>", default_name=platform)
+        script(Wire(direct), direct, list(before))
+        proxy, session, lines = proxied(server, platform, har=har, secrets=direct.secrets(), identities=direct.credentials)
+        with proxy:
+            via = from_document({**document, "base_url": proxy.url}, where="<test>", default_name=platform)
+            script(Wire(via), via, steps)
+            settle(session)
+        proxy.proxy.har.close()
+    return har, session, lines
+
+
+def for_platform(platform: str, script: Callable[[Wire, Any, list[tuple]], None]):
+    """(through_proxy, check_har) bound to one platform and its test's `script`."""
+    def run(tmp_path: Path, steps: list[tuple], faults: tuple[str, ...] = (), before: list[tuple] = ()):
+        return through_proxy(platform, tmp_path, script, steps, faults, before)
+
+    def check(har: Path, tmp_path: Path) -> tuple[int, list[dict], str]:
+        return check_har(platform, har, tmp_path)
+    return run, check
+
+
+def response_body(entry: dict) -> Any:
+    """A HAR entry's response body, parsed."""
+    return json.loads(entry["response"]["content"]["text"])
+
+
+def set_response_body(entry: dict, body: Any) -> None:
+    """Plant `body` as a HAR entry's response."""
+    entry["response"]["content"]["text"] = json.dumps(body)
+    entry["response"]["content"]["size"] = len(entry["response"]["content"]["text"])
+
+
+def semantics(results: list[dict]) -> list[dict]:
+    """The moderation model's results (`/semantics`)."""
+    return [r for r in results if r["behaviour"].endswith(sequence.CHECK)]
+
+
+def check_har(platform: str, har: Path, tmp_path: Path) -> tuple[int, list[dict], str]:
+    """`main_check_traffic` on a HAR: (exit code, results, stdout); nothing on stderr."""
+    from chatcontract.traffic.commands import main_check_traffic
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main_check_traffic(platform, har, tmp_path / "reports", stdout=out, stderr=err)
+    assert err.getvalue() == ""
+    return code, load(tmp_path / "reports" / "results.json")["results"], out.getvalue()
 
 
 def per_exchange(results: list[dict]) -> list[dict]:

@@ -8,17 +8,12 @@ server's own (`timestamp`), so the recorder's clock never matters."""
 from __future__ import annotations
 
 import copy
-import io
-import json
 from pathlib import Path
 
 import pytest
 
-from chatcontract.servers.serve import start_in_thread, target_document
 from chatcontract.suite.wire import Wire, base_call
-from chatcontract.targets import from_document
-from chatcontract.traffic.commands import main_check_traffic
-from tests.traffic.conftest import load, proxied, save, settle
+from tests.traffic.conftest import for_platform, load, response_body, save, semantics, set_response_body
 
 P = "agora"
 SEMANTICS = "/semantics"
@@ -52,32 +47,10 @@ CLEAN = [("list", 0), ("mute", 0, [0], HOUR), ("list", 0), ("mute", 0, [1, 2], -
          ("unmute-all", 0), ("unmute", 0, [1, 2]), ("list", 0)]
 
 
-def _through_proxy(tmp_path: Path, script: list[tuple], faults: tuple[str, ...] = (), before: list[tuple] = ()):
-    """Run `script` against an Agora reference server through the checking proxy (recording a
-    HAR); `before` is sent straight to the server first, unseen by the proxy."""
-    har = tmp_path / "agora.har"
-    with start_in_thread(P, test_hooks=True, faults=faults) as server:
-        document = target_document(P, server.base_url, test_hooks=True)
-        direct = from_document(document, where="<test>", default_name=P)
-        _script(Wire(direct), direct, list(before))
-        proxy, session, lines = proxied(server, P, har=har, secrets=direct.secrets(), identities=direct.credentials)
-        with proxy:
-            via = from_document({**document, "base_url": proxy.url}, where="<test>", default_name=P)
-            _script(Wire(via), via, script)
-            settle(session)
-        proxy.proxy.har.close()
-    return har, session, lines
+_through_proxy, _check = for_platform(P, _script)
 
 
-def _semantics(results: list[dict]) -> list[dict]:
-    return [r for r in results if r["behaviour"].endswith(SEMANTICS)]
-
-
-def _check(har: Path, tmp_path: Path) -> tuple[int, list[dict], str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main_check_traffic(P, har, tmp_path / "reports", stdout=out, stderr=err)
-    assert err.getvalue() == ""
-    return code, load(tmp_path / "reports" / "results.json")["results"], out.getvalue()
+_semantics = semantics
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +101,7 @@ def _list_entries(document: dict) -> list[dict]:
     return [e for e in document["log"]["entries"] if e["request"]["method"] == "GET"]
 
 
-def _body(entry: dict) -> dict:
-    return json.loads(entry["response"]["content"]["text"])
-
-
-def _set_body(entry: dict, body: dict) -> None:
-    entry["response"]["content"]["text"] = json.dumps(body)
-    entry["response"]["content"]["size"] = len(entry["response"]["content"]["text"])
+_body, _set_body = response_body, set_response_body
 
 
 def _planted(clean, tmp_path: Path, change) -> tuple[int, list[dict]]:

@@ -8,18 +8,13 @@ what the trace cannot know (mutes from before it, state after a request outside 
 from __future__ import annotations
 
 import copy
-import io
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from chatcontract.servers.serve import start_in_thread, target_document
 from chatcontract.suite.wire import Wire, base_call
-from chatcontract.targets import from_document
-from chatcontract.traffic.commands import main_check_traffic
-from tests.traffic.conftest import load, proxied, save, settle
+from tests.traffic.conftest import for_platform, load, response_body, save, semantics, set_response_body
 
 P = "plugdj"
 SEMANTICS = "/semantics"
@@ -43,32 +38,10 @@ CLEAN = [("list",), ("mute", 0, 2, "s"), ("list",), ("mute", 1, 3, "l"), ("list"
          ("as member mute", 2), ("list",), ("unmute", 1), ("list",)]
 
 
-def _through_proxy(tmp_path: Path, script: list[tuple], faults: tuple[str, ...] = (), before: list[tuple] = ()):
-    """Run `script` against a plug.dj reference server through the checking proxy (recording a
-    HAR); `before` is sent straight to the server first, unseen by the proxy."""
-    har = tmp_path / "plugdj.har"
-    with start_in_thread(P, test_hooks=True, faults=faults) as server:
-        document = target_document(P, server.base_url, test_hooks=True)
-        direct = from_document(document, where="<test>", default_name=P)
-        _script(Wire(direct), direct, list(before))
-        proxy, session, lines = proxied(server, P, har=har, secrets=direct.secrets(), identities=direct.credentials)
-        with proxy:
-            via = from_document({**document, "base_url": proxy.url}, where="<test>", default_name=P)
-            _script(Wire(via), via, script)
-            settle(session)
-        proxy.proxy.har.close()
-    return har, session, lines
+_through_proxy, _check = for_platform(P, _script)
 
 
-def _semantics(results: list[dict]) -> list[dict]:
-    return [r for r in results if r["behaviour"].endswith(SEMANTICS)]
-
-
-def _check(har: Path, tmp_path: Path) -> tuple[int, list[dict], str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main_check_traffic(P, har, tmp_path / "reports", stdout=out, stderr=err)
-    assert err.getvalue() == ""
-    return code, load(tmp_path / "reports" / "results.json")["results"], out.getvalue()
+_semantics = semantics
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +95,7 @@ def _list_entries(document: dict) -> list[dict]:
     return [e for e in document["log"]["entries"] if e["request"]["method"] == "GET" and e["request"]["url"].endswith("/_/mutes")]
 
 
-def _body(entry: dict) -> dict:
-    return json.loads(entry["response"]["content"]["text"])
-
-
-def _set_body(entry: dict, body: dict) -> None:
-    entry["response"]["content"]["text"] = json.dumps(body)
-    entry["response"]["content"]["size"] = len(entry["response"]["content"]["text"])
+_body, _set_body = response_body, set_response_body
 
 
 def _planted(clean, tmp_path: Path, change) -> tuple[int, list[dict]]:

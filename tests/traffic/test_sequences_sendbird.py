@@ -8,17 +8,13 @@ never a failure."""
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from chatcontract.servers.serve import start_in_thread, target_document
 from chatcontract.suite.wire import Wire, base_call
-from chatcontract.targets import from_document
-from chatcontract.traffic.commands import main_check_traffic
-from tests.traffic.conftest import load, proxied, save, settle
+from tests.traffic.conftest import for_platform, load, save, semantics
 
 P = "sendbird"
 LIST, BLOCK, UNBLOCK = "sendbirdListBlockedUsers", "sendbirdBlockUser", "sendbirdUnblockUser"
@@ -60,36 +56,14 @@ CLEAN = [("list", 0, BY), ("list", 1, BLOCKING), ("list", 1, BY),  # 0-2: the st
          ("unblock", 0, 2), ("list", 0, BY)]  # 13-14
 
 
-def _through_proxy(tmp_path: Path, script: list[tuple], faults: tuple[str, ...] = (), before: list[tuple] = ()):
-    """Run `script` against a Sendbird reference server through the checking proxy (recording a
-    HAR); `before` is sent straight to the server first, unseen by the proxy."""
-    har = tmp_path / "sendbird.har"
-    with start_in_thread(P, test_hooks=True, faults=faults) as server:
-        document = target_document(P, server.base_url, test_hooks=True)
-        direct = from_document(document, where="<test>", default_name=P)
-        _script(Wire(direct), direct, list(before))
-        proxy, session, lines = proxied(server, P, har=har, secrets=direct.secrets(), identities=direct.credentials)
-        with proxy:
-            via = from_document({**document, "base_url": proxy.url}, where="<test>", default_name=P)
-            _script(Wire(via), via, script)
-            settle(session)
-        proxy.proxy.har.close()
-    return har, session, lines
+_through_proxy, _check = for_platform(P, _script)
 
 
-def _semantics(results: list[dict]) -> list[dict]:
-    return [r for r in results if r["behaviour"].endswith(SEMANTICS)]
+_semantics = semantics
 
 
 def _failed(results: list[dict]) -> list[dict]:
     return [r for r in _semantics(results) if r["outcome"] == "fail"]
-
-
-def _check(har: Path, tmp_path: Path) -> tuple[int, list[dict], str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main_check_traffic(P, har, tmp_path / "reports", stdout=out, stderr=err)
-    assert err.getvalue() == ""
-    return code, load(tmp_path / "reports" / "results.json")["results"], out.getvalue()
 
 
 @pytest.fixture(scope="module")

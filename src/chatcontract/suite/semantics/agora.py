@@ -301,14 +301,7 @@ class Model:
         for other_key, other in self.rooms.items():
             if other_key == key:
                 continue
-            cross = ROOMS if other_key[:2] == key[:2] else CALLERS
-            for user in users:
-                if user in other.muted:
-                    other.how[user] = cross
-                else:
-                    other.why_absent[user] = cross
-                other.fresh.add(user)
-            other.pending.append(cross)
+            self._blame_next(other, users, ROOMS if other_key[:2] == key[:2] else CALLERS)
 
     def _mute(self, key: Key, room: Room, seen: Seen, span: tuple[float, float] | None) -> list[Finding]:
         body = seen.body if isinstance(seen.body, dict) else {}
@@ -331,7 +324,7 @@ class Model:
                     room.absent(user, ZERO)
                 room.pending.append("")
             else:
-                self._refused(room, users, ZERO if acting else AUTHZ)
+                self._blame_next(room, users, ZERO if acting else AUTHZ)
             return findings
         repeated = [u for u in users if u in room.muted]
         what = AT_MOST_60 if len(users) >= MAX_USERS else REPEAT if repeated else READ_BACK
@@ -354,7 +347,7 @@ class Model:
         if status != 200:
             why = (AUTHZ if status == 401 else AT_MOST_60 if len(users) > MAX_USERS else NON_MEMBER if refused_as
                    else what if acting else AUTHZ)
-            self._refused(room, users, why)
+            self._blame_next(room, users, why)
             return findings
         entries = {_user(e.get("user")): e for e in answer.get("data") or [] if isinstance(e, dict)}
         missing = [u for u in users if u not in entries or entries[u].get("result") is not True]
@@ -391,8 +384,9 @@ class Model:
         room.pending.append("")
         return findings
 
-    def _refused(self, room: Room, users: list[str], why: str) -> None:
-        """A write refused changes nothing; a change the next list shows is `why`'s."""
+    def _blame_next(self, room: Room, users: list[str], why: str) -> None:
+        """`room`'s state of `users` must not have changed (a refused write, another room's
+        write): a change the next list shows is `why`'s."""
         for user in users:
             if user in room.muted:
                 room.how[user] = why
@@ -410,7 +404,7 @@ class Model:
         self._elsewhere(key, users)
         answer = seen.answer if isinstance(seen.answer, dict) else {}
         if not acting and status != 200:  # another identity, refused: nothing changes
-            self._refused(room, users, AUTHZ)
+            self._blame_next(room, users, AUTHZ)
             return []
         now = span[0] if span is not None else None
         muted = [u for u in users if now is not None and surely_active(room.muted.get(u, []), now)]
