@@ -57,8 +57,8 @@ class SequenceObserver:
         self.names_caller = caller_scheme(platform)  # the scheme whose value is the caller's user id
         self._held: list[Observed | None] = []  # in order, waiting to know what ran beside them (None: missed)
 
-    def caller(self, observed: Observed) -> str:
-        found = credentials.presented(self.platform, observed.exchange)
+    def caller(self, found: dict[str, str]) -> str:
+        """Who sent a request carrying `found` (credentials.presented)."""
         for name, values in self.identities.items():
             if values and all(found.get(scheme) == str(value) for scheme, value in values.items()):
                 return name
@@ -145,10 +145,11 @@ class SequenceObserver:
             return [], None
         body = observed.request_json if observed.request_json is not validation.NO_BODY else None
         started = exchange.started * 1000
-        principal = credentials.presented(self.platform, exchange).get(self.names_caller or "", "")
-        seen_ = seen(op.operation_id, self.caller(observed), exchange.url,
+        found = credentials.presented(self.platform, exchange)  # once: the caller and the principal
+        seen_ = seen(op.operation_id, self.caller(found), exchange.url,
                      exchange.request_body if body is not None else None, observed.match.path_params,
-                     exchange.status, observed.response_json, started, started + exchange.duration_s * 1000, principal)
+                     exchange.status, observed.response_json, started, started + exchange.duration_s * 1000,
+                     found.get(self.names_caller or "", ""))
         return self.model.see(seen_), seen_
 
 
