@@ -22,13 +22,18 @@ from chatcontract.traffic.exchange import Exchange
 GENERIC = ("authorization", "proxy-authorization")
 
 
-def _cookie_values(header: str) -> list[str]:
-    values = []
+def _cookie_pairs(header: str) -> list[tuple[str, str]]:
+    """A Cookie header's (name, value) pairs, quotes taken off the values."""
+    pairs = []
     for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
         if sep and value:
-            values.append(value.strip().strip('"'))
-    return values
+            pairs.append((name.strip(), value.strip().strip('"')))
+    return pairs
+
+
+def _cookie_values(header: str) -> list[str]:
+    return [value for _, value in _cookie_pairs(header)]
 
 
 def _auth_values(value: str) -> list[str]:
@@ -49,7 +54,6 @@ def _auth_values(value: str) -> list[str]:
 def credentials_in(platform: str | None, exchange: Exchange) -> list[str]:
     """Every credential value the exchange carries (see the module docstring)."""
     headers = [(k.lower(), v) for k, v in exchange.request_headers]
-    query = parse_qsl(urlsplit(exchange.url).query, keep_blank_values=True)
     found: list[str] = []
     for name, value in headers:
         if name in GENERIC:
@@ -59,13 +63,8 @@ def credentials_in(platform: str | None, exchange: Exchange) -> list[str]:
     for name, value in exchange.response_headers:
         if name.lower() == "set-cookie":
             found += _cookie_values(value.split(";", 1)[0])
-    if platform:  # (an apiKey cookie is among the Cookie header's values above)
-        for scheme in specs.security_schemes(platform).values():
-            kind, where, key = scheme.get("type"), scheme.get("in"), str(scheme.get("name", "")).lower()
-            if kind == "apiKey" and where == "header":
-                found += [v for k, v in headers if k == key]
-            elif kind == "apiKey" and where == "query":
-                found += [v for k, v in query if k.lower() == key]
+    if platform:
+        found += [v for values in _scheme_values(platform, exchange).values() for v in values]
     return [v for v in dict.fromkeys(found) if v]
 
 
@@ -74,26 +73,31 @@ def register(platform: str | None, exchange: Exchange) -> None:
     redaction.register(credentials_in(platform, exchange))
 
 
-def presented(platform: str, exchange: Exchange) -> dict[str, str]:
-    """The value of each of the platform's security schemes the request carries (scheme name ->
-    value; an `http` scheme's credential part after the scheme word): what tells one caller from
-    another, and what a target file's `credentials` name."""
+def _scheme_values(platform: str, exchange: Exchange) -> dict[str, list[str]]:
+    """Every value the request carries where each of the platform's security schemes puts one
+    (scheme name -> values; an `http` scheme's credential part after the scheme word)."""
     headers = [(k.lower(), v) for k, v in exchange.request_headers]
     query = parse_qsl(urlsplit(exchange.url).query, keep_blank_values=True)
-    cookies = dict(part.strip().partition("=")[::2] for k, v in headers if k == "cookie" for part in v.split(";"))
-    found: dict[str, str] = {}
+    cookies = [pair for k, v in headers if k == "cookie" for pair in _cookie_pairs(v)]
+    found: dict[str, list[str]] = {}
     for name, scheme in specs.security_schemes(platform).items():
         kind, where, key = scheme.get("type"), scheme.get("in"), str(scheme.get("name", ""))
         if kind == "apiKey" and where == "header":
-            value = next((v for k, v in headers if k == key.lower()), "")
+            values = [v for k, v in headers if k == key.lower()]
         elif kind == "apiKey" and where == "query":
-            value = next((v for k, v in query if k == key), "")
+            values = [v for k, v in query if k.lower() == key.lower()]
         elif kind == "apiKey" and where == "cookie":
-            value = cookies.get(key, "").strip().strip('"')
+            values = [v for k, v in cookies if k == key]
         elif kind == "http":
-            value = next((v.strip().partition(" ")[2].strip() for k, v in headers if k == "authorization"), "")
+            values = [v.strip().partition(" ")[2].strip() for k, v in headers if k == "authorization"]
         else:
-            value = ""
-        if value:
-            found[str(name)] = value
+            values = []
+        found[str(name)] = [v for v in values if v]
     return found
+
+
+def presented(platform: str, exchange: Exchange) -> dict[str, str]:
+    """The value of each of the platform's security schemes the request carries (scheme name ->
+    its first value): what tells one caller from another, and what a target file's
+    `credentials` name."""
+    return {name: values[0] for name, values in _scheme_values(platform, exchange).items() if values}
