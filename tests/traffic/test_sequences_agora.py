@@ -50,8 +50,6 @@ CLEAN = [("list", 0), ("mute", 0, [0], HOUR), ("list", 0), ("mute", 0, [1, 2], -
 _through_proxy, _check = for_platform(P, _script)
 
 
-_semantics = semantics
-
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory):
@@ -60,7 +58,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None:
     har, session, lines = clean
-    live = _semantics(session.recorder.results)
+    live = semantics(session.recorder.results)
     verdicts = {r["behaviour"]: r["outcome"] for r in live}
     assert set(verdicts.values()) == {"pass"}, [r["message"] for r in live if r["outcome"] != "pass"]
     # Every list after a write is judged against the writes before it; the first list of each
@@ -77,7 +75,7 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
     code, results, _ = _check(har, tmp_path)
     assert code == 0
     # Offline the recording's credentials are pseudonyms: the lists are judged as live.
-    offline = {r["behaviour"]: r["outcome"] for r in _semantics(results)}
+    offline = {r["behaviour"]: r["outcome"] for r in semantics(results)}
     assert {name: offline.get(name) for name in lists} == {name: "pass" for name in lists}
     assert "fail" not in offline.values()
 
@@ -88,8 +86,8 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
 ])
 def test_a_semantic_fault_of_the_server_is_flagged_from_its_traffic(tmp_path: Path, fault: str, says: str) -> None:
     _, session, lines = _through_proxy(tmp_path, CLEAN, faults=(fault,))
-    failed = [r for r in _semantics(session.recorder.results) if r["outcome"] == "fail"]
-    assert failed and says in failed[0]["message"], [r["message"] for r in _semantics(session.recorder.results)]
+    failed = [r for r in semantics(session.recorder.results) if r["outcome"] == "fail"]
+    assert failed and says in failed[0]["message"], [r["message"] for r in semantics(session.recorder.results)]
     assert failed[0]["side"] == "server" and failed[0]["curl"].startswith("curl -X GET")
     # The exchange itself was as documented: only the sequence shows the fault.
     index = failed[0]["exchange"]["index"]
@@ -118,7 +116,7 @@ def test_a_muted_member_missing_from_the_next_list_is_found(clean, tmp_path: Pat
         body["data"] = [e for e in body["data"] if e["user"] != "member01"]
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, drop)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and [r["behaviour"] for r in failed][:1] == [f"2:{LIST}/semantics"]
     assert failed[0]["message"].startswith("[semantics: mute then read back] member01 is muted in chat room "
                                            "1265710621211 but not in its mute list")
@@ -134,7 +132,7 @@ def test_an_unmuted_member_still_listed_is_found(clean, tmp_path: Path) -> None:
         body["data"] = still
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, keep)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and failed[0]["behaviour"] == f"7:{LIST}/semantics"
     assert failed[0]["message"].startswith("[semantics: unmute then read back] chat room 1265710621211 lists member01")
 
@@ -146,7 +144,7 @@ def test_an_expire_off_the_duration_is_found(clean, tmp_path: Path) -> None:
         body["data"][0]["expire"] += DAY  # a day more than the hour the mute answer and duration say
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, later)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and failed[0]["message"].startswith("[semantics: expire = request time + duration] member01 in "
                                                          "chat room 1265710621211 lists expire")
 
@@ -161,7 +159,7 @@ def test_the_recorder_clock_does_not_matter(clean, tmp_path: Path) -> None:
             started = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00"))
             entry["startedDateTime"] = (started + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     code, results = _planted(clean, tmp_path, skew)
-    assert code == 0 and "fail" not in {r["outcome"] for r in _semantics(results)}
+    assert code == 0 and "fail" not in {r["outcome"] for r in semantics(results)}
 
 
 def test_mutes_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
@@ -170,7 +168,7 @@ def test_mutes_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
     moving the earlier mute (decision 27), is accepted either way."""
     har, session, _ = _through_proxy(tmp_path, [("list", 0), ("mute", 0, [1], HOUR), ("list", 0)],
                                      before=[("mute", 0, [0], DAY), ("mute", 0, [1], -1)])
-    results = _semantics(session.recorder.results)
+    results = semantics(session.recorder.results)
     assert "fail" not in {r["outcome"] for r in results}, [r["message"] for r in results]
     first = next(r for r in results if r["behaviour"] == f"0:{LIST}/semantics")
     assert first["outcome"] == "skip"
@@ -188,7 +186,7 @@ def test_a_trace_that_starts_with_a_write_judges_only_what_it_showed(tmp_path: P
     member01's mute from before the trace is not known."""
     har, session, _ = _through_proxy(tmp_path, [("mute", 0, [1, 2], HOUR), ("list", 0)],
                                      before=[("mute", 0, [0], DAY), ("mute", 0, [1], -1)])
-    results = {r["behaviour"]: r for r in _semantics(session.recorder.results)}
+    results = {r["behaviour"]: r for r in semantics(session.recorder.results)}
     assert "fail" not in {r["outcome"] for r in results.values()}, [r["message"] for r in results.values()]
     mute = results[f"0:{MUTE}/semantics"]
     assert "cannot judge: member02 may have been muted before the traffic showed them" in mute["detail"]

@@ -56,8 +56,6 @@ CLEAN = [("list", "participant"), ("list", "other_participant"), ("list", "outsi
 _through_proxy, _check = for_platform(P, _script)
 
 
-_semantics = semantics
-
 
 def _index(result: dict) -> int:
     return int(result["behaviour"].split(":")[0])
@@ -70,12 +68,12 @@ def clean(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None:
     har, session, lines = clean
-    live = [(r["behaviour"], r["outcome"]) for r in _semantics(session.recorder.results)]
+    live = [(r["behaviour"], r["outcome"]) for r in semantics(session.recorder.results)]
     # Every list is judged (its conversations the caller's own; after the first reads, against the
     # writes before it), and so is every participant's write; the outsider's attempt (8) gets no
     # result of its own: only the state after it is judged.
     assert live == [(f"{i}:{OP}/semantics", "pass") for i in (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12)]
-    by_index = {_index(r): r for r in _semantics(session.recorder.results)}
+    by_index = {_index(r): r for r in semantics(session.recorder.results)}
     assert by_index[3]["behaviours"]["semantics: mute then read back"] == "pass"
     assert by_index[4]["behaviours"]["semantics: mute then read back"] == "pass"
     assert by_index[5]["behaviours"]["semantics: isolation between callers"] == "pass"
@@ -89,7 +87,7 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
     assert code == 0
     # Offline the credentials are pseudonyms, the same throughout the file (the user ids in the
     # answers too): whose list and whose write each exchange is, is still known, so all is judged as live.
-    assert [(r["behaviour"], r["outcome"]) for r in _semantics(results)] == live
+    assert [(r["behaviour"], r["outcome"]) for r in semantics(results)] == live
 
 
 @pytest.mark.parametrize("fault, index, says", [
@@ -103,8 +101,8 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
 def test_a_semantic_fault_of_the_server_is_flagged_from_its_traffic(tmp_path: Path, fault: str, index: int,
                                                                     says: str) -> None:
     _, session, lines = _through_proxy(tmp_path, CLEAN, faults=(fault,))
-    failed = [r for r in _semantics(session.recorder.results) if r["outcome"] == "fail"]
-    assert failed, [r["message"] for r in _semantics(session.recorder.results)]
+    failed = [r for r in semantics(session.recorder.results) if r["outcome"] == "fail"]
+    assert failed, [r["message"] for r in semantics(session.recorder.results)]
     assert _index(failed[0]) == index and failed[0]["message"].startswith(says), failed[0]["message"]
     assert failed[0]["side"] == "server" and failed[0]["curl"].startswith("curl -X POST")
     # The exchange itself was as documented: only the sequence shows the fault.
@@ -117,7 +115,7 @@ def test_one_participants_mute_shown_to_another_is_blamed_on_isolation_between_c
     """mute-shared-by-all once more, at the list after participant's mute of `conversation`: there
     other_participant's own `ismuted` follows participant's mute (the row it breaks: callers)."""
     _, session, _ = _through_proxy(tmp_path, CLEAN, faults=("mute-shared-by-all",))
-    after = next(r for r in _semantics(session.recorder.results) if _index(r) == 5)
+    after = next(r for r in semantics(session.recorder.results) if _index(r) == 5)
     assert after["outcome"] == "fail" and after["behaviours"]["semantics: isolation between callers"] == "fail"
     assert "other_participant's `list` shows " in after["detail"] and "ismuted=True (expected False)" in after["detail"]
 
@@ -144,7 +142,7 @@ def _planted(clean, tmp_path: Path, index: int, change) -> list[dict]:
     change(body, entries)
     _set_answer(entry, body)
     code, results, _ = _check(save(document, tmp_path / "planted.har"), tmp_path)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and failed and _index(failed[0]) == index, [r["message"] for r in failed]
     # The exchange alone is as documented: only the sequence shows it.
     assert next(r for r in results if r["behaviour"] == f"{index}:{OP}")["outcome"] == "pass"
@@ -219,17 +217,17 @@ def test_state_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
                    ("list", "participant"),  # 3
                    ("list", "other_participant")],  # 4: other_participant's own mute of 0, now shown
         before=[("mute", "participant", "participant_only_conversation")])
-    verdicts = [(r["behaviour"], r["outcome"]) for r in _semantics(session.recorder.results)]
+    verdicts = [(r["behaviour"], r["outcome"]) for r in semantics(session.recorder.results)]
     assert verdicts == [(f"{i}:{OP}/semantics", "pass") for i in (1, 2, 3, 4)]
-    listed = _semantics(session.recorder.results)[0]
+    listed = semantics(session.recorder.results)[0]
     # The list judged what it could (its conversations are the caller's own), and says what it could not.
     assert "cannot judge: participant's `list` shows " in listed["detail"] and "muted before the traffic" in listed["detail"]
     assert listed["behaviours"]["semantics: authorization between identities"] == "pass"
     assert listed["behaviours"]["semantics: mute then read back"] == "skip"  # only what came before the trace
-    unmuted = _semantics(session.recorder.results)[1]
+    unmuted = semantics(session.recorder.results)[1]
     assert unmuted["behaviours"]["semantics: unmute then read back"] == "pass"
     code, results, _ = _check(har, tmp_path)
-    assert code == 0 and not [r for r in _semantics(results) if r["outcome"] == "fail"]
+    assert code == 0 and not [r for r in semantics(results) if r["outcome"] == "fail"]
 
 
 def test_a_list_showing_only_state_from_before_the_trace_is_never_a_failure(tmp_path: Path) -> None:
@@ -239,7 +237,7 @@ def test_a_list_showing_only_state_from_before_the_trace_is_never_a_failure(tmp_
     _, session, _ = _through_proxy(tmp_path, [("list", "participant"), ("list", "other_participant")],
                                    before=[("mute", "participant", "conversation"),
                                            ("mute", "other_participant", "conversation")])
-    results = _semantics(session.recorder.results)
+    results = semantics(session.recorder.results)
     assert [r["outcome"] for r in results] == ["pass", "pass"]
     assert "muted before the traffic showed its state" in results[0]["detail"]
 
@@ -268,5 +266,5 @@ def test_a_request_outside_the_spec_makes_the_model_forget(clean, tmp_path: Path
     code, _ = check(hook=False)
     assert code == 1  # without the reset, the lost mute is a failure
     code, results = check(hook=True)
-    assert not [r for r in _semantics(results) if r["outcome"] == "fail"] and code == 0
+    assert not [r for r in semantics(results) if r["outcome"] == "fail"] and code == 0
     assert any(r["behaviour"] == "4:unmatched" and r["outcome"] == "skip" for r in results)

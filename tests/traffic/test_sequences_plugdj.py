@@ -41,8 +41,6 @@ CLEAN = [("list",), ("mute", 0, 2, "s"), ("list",), ("mute", 1, 3, "l"), ("list"
 _through_proxy, _check = for_platform(P, _script)
 
 
-_semantics = semantics
-
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory):
@@ -51,7 +49,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None:
     har, session, lines = clean
-    live = _semantics(session.recorder.results)
+    live = semantics(session.recorder.results)
     # Every list after the first is judged against the writes before it, and so is every write of
     # the moderator (the member's refused mute tells the model nothing); all hold.
     assert [r["behaviour"] for r in live] == [
@@ -64,9 +62,9 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
     assert code == 0
     # Offline the recording's credentials are pseudonyms no target file names: the lists are judged
     # as live, the writes' answers are not (whose the caller is, is not known).
-    assert [(r["behaviour"], r["outcome"]) for r in _semantics(results)] == [
+    assert [(r["behaviour"], r["outcome"]) for r in semantics(results)] == [
         (r["behaviour"], r["outcome"]) for r in live if "plugdjListMutes" in r["behaviour"]]
-    held = next(r for r in _semantics(results) if r["behaviour"].startswith("2:"))
+    held = next(r for r in semantics(results) if r["behaviour"].startswith("2:"))
     assert held["behaviours"]["semantics: mute then read back"] == "pass"
     assert "semantics: expires is the time left or the mute's length" in held["behaviours"]
 
@@ -78,8 +76,8 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
 ])
 def test_a_semantic_fault_of_the_server_is_flagged_from_its_traffic(tmp_path: Path, fault: str, says: str) -> None:
     _, session, lines = _through_proxy(tmp_path, CLEAN, faults=(fault,))
-    failed = [r for r in _semantics(session.recorder.results) if r["outcome"] == "fail"]
-    assert failed and says in failed[0]["message"], [r["message"] for r in _semantics(session.recorder.results)]
+    failed = [r for r in semantics(session.recorder.results) if r["outcome"] == "fail"]
+    assert failed and says in failed[0]["message"], [r["message"] for r in semantics(session.recorder.results)]
     assert failed[0]["side"] == "server" and failed[0]["curl"].startswith("curl -X GET")
     # The exchange itself was as documented: only the sequence shows the fault.
     index = failed[0]["exchange"]["index"]
@@ -112,7 +110,7 @@ def test_a_mute_missing_from_the_next_list_is_found(clean, tmp_path: Path) -> No
         body["data"] = [e for e in body["data"] if e["id"] != 5004]
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, drop)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and [r["behaviour"] for r in failed] == ["2:plugdjListMutes/semantics"]
     assert failed[0]["message"].startswith("[semantics: mute then read back] muted users [5004] are not in GET /_/mutes")
     assert failed[0]["matrix_row"] == "semantics: mute then read back"
@@ -127,7 +125,7 @@ def test_an_unmuted_user_still_listed_is_found(clean, tmp_path: Path) -> None:
         body["data"] = gone
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, keep)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and "GET /_/mutes lists [5004], who were unmuted or never muted" in failed[0]["message"]
 
 
@@ -140,7 +138,7 @@ def test_a_mute_listed_after_its_time_ran_out_is_found(clean, tmp_path: Path) ->
         moved["startedDateTime"] = (started + timedelta(minutes=16)).isoformat().replace("+00:00", "Z")
         document["log"]["entries"] = [*entries, moved]
     code, results = _planted(clean, tmp_path, later)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and "GET /_/mutes still lists [5004] after their mute time ran out" in failed[0]["message"]
 
 
@@ -151,7 +149,7 @@ def test_expires_off_the_documented_duration_is_found(clean, tmp_path: Path) -> 
         body["data"][0]["expires"] = 2700
         _set_body(entry, body)
     code, results = _planted(clean, tmp_path, longer)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and failed[0]["message"].startswith("[semantics: expires within the documented duration] user 5004 "
                                                          "has expires=2700, outside 0..900 s")
     assert "FAIL: user 5004 has expires=2700: 898..902 s are left" in failed[0]["detail"] or \
@@ -165,9 +163,9 @@ def test_mutes_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
     mute of 5006 in the trace that the server answers by keeping an earlier mute is accepted."""
     har, session, _ = _through_proxy(tmp_path, [("list",), ("mute", 2, 1, "s"), ("list",)],
                                      before=[("mute", 0, 4, "m"), ("mute", 2, 5, "l")])
-    verdicts = [(r["behaviour"], r["outcome"]) for r in _semantics(session.recorder.results)]
+    verdicts = [(r["behaviour"], r["outcome"]) for r in semantics(session.recorder.results)]
     assert verdicts == [("0:plugdjListMutes/semantics", "skip"), ("2:plugdjListMutes/semantics", "pass")]
-    first = _semantics(session.recorder.results)[0]
+    first = semantics(session.recorder.results)[0]
     assert first["message"].startswith("cannot judge: GET /_/mutes lists [5004, 5006], muted before the traffic")
     code, results, _ = _check(har, tmp_path)
     assert code == 0
@@ -190,7 +188,7 @@ def test_a_request_outside_the_spec_makes_the_model_forget(clean, tmp_path: Path
     code, results = _planted(clean, tmp_path, lambda d: drop(d, hook=False))
     assert code == 1  # without the reset, the lost mute is a failure
     code, results = _planted(clean, tmp_path, lambda d: drop(d, hook=True))
-    assert not [r for r in _semantics(results) if r["outcome"] == "fail"] and code == 0
+    assert not [r for r in semantics(results) if r["outcome"] == "fail"] and code == 0
     assert any(r["behaviour"] == "2:unmatched" and r["outcome"] == "skip" for r in results)
 
 
@@ -208,7 +206,7 @@ def test_a_list_that_ran_beside_a_mute_is_not_judged(clean, tmp_path: Path) -> N
         _set_body(listed, body)
         document["log"]["entries"] = entries
     code, results = _planted(clean, tmp_path, overlapped)
-    verdicts = {r["behaviour"]: r for r in _semantics(results)}
+    verdicts = {r["behaviour"]: r for r in semantics(results)}
     assert code == 0 and verdicts["2:plugdjListMutes/semantics"]["outcome"] == "skip"
     assert "(not judged: it ran at the same time as exchange 1, so the order the server took them in is unknown)" in \
         verdicts["2:plugdjListMutes/semantics"]["message"]
@@ -221,5 +219,5 @@ def test_a_list_that_ran_beside_a_mute_is_not_judged(clean, tmp_path: Path) -> N
         body["data"] = [e for e in body["data"] if e["id"] != 5004]
         _set_body(last, body)
     code, results = _planted(clean, tmp_path, dropped_later)
-    assert code == 1 and [r["behaviour"] for r in _semantics(results) if r["outcome"] == "fail"] == [
+    assert code == 1 and [r["behaviour"] for r in semantics(results) if r["outcome"] == "fail"] == [
         "4:plugdjListMutes/semantics"]

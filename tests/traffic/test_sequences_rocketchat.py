@@ -47,8 +47,6 @@ CLEAN = [("read", "admin", "room"), ("read", "member", "room"), ("read", "admin"
 _through_proxy, _check = for_platform(P, _script)
 
 
-_semantics = semantics
-
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory):
@@ -57,7 +55,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None:
     har, session, lines = clean
-    live = [(r["behaviour"], r["outcome"]) for r in _semantics(session.recorder.results)]
+    live = [(r["behaviour"], r["outcome"]) for r in semantics(session.recorder.results)]
     # The first read of each list has nothing before it to hold it against; the first ignore is
     # only recorded (whether its user is in the room, the traffic has not shown yet); every later
     # read, and the admin's writes once both subscriptions are shown, are judged, and all hold.
@@ -65,7 +63,7 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
         (f"0:{GET_ONE}/semantics", "skip"), (f"1:{GET_ONE}/semantics", "skip"), (f"2:{GET_ONE}/semantics", "skip"),
         (f"4:{GET_ONE}/semantics", "pass"), (f"5:{GET_ONE}/semantics", "pass"), (f"6:{GET_ONE}/semantics", "pass"),
         (f"7:{IGNORE}/semantics", "pass"), (f"8:{IGNORE}/semantics", "pass"), (f"9:{GET_ONE}/semantics", "pass")]
-    by_index = {int(r["behaviour"].split(":")[0]): r for r in _semantics(session.recorder.results)}
+    by_index = {int(r["behaviour"].split(":")[0]): r for r in semantics(session.recorder.results)}
     assert by_index[4]["behaviours"]["semantics: ignore then read back"] == "pass"
     assert by_index[5]["behaviours"]["semantics: isolation between callers"] == "pass"
     assert by_index[6]["behaviours"]["semantics: isolation between rooms"] == "pass"
@@ -76,7 +74,7 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
     assert code == 0
     # Offline the callers are pseudonyms no target file names: the reads are judged as live, the
     # writes' answers are not (whose the caller is, is not known).
-    assert [(r["behaviour"], r["outcome"]) for r in _semantics(results)] == [v for v in live if IGNORE not in v[0]]
+    assert [(r["behaviour"], r["outcome"]) for r in semantics(results)] == [v for v in live if IGNORE not in v[0]]
 
 
 @pytest.mark.parametrize("fault, index, says", [
@@ -88,8 +86,8 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
 def test_a_semantic_fault_of_the_server_is_flagged_from_its_traffic(tmp_path: Path, fault: str, index: int,
                                                                     says: str) -> None:
     _, session, lines = _through_proxy(tmp_path, CLEAN, faults=(fault,))
-    failed = [r for r in _semantics(session.recorder.results) if r["outcome"] == "fail"]
-    assert failed, [r["message"] for r in _semantics(session.recorder.results)]
+    failed = [r for r in semantics(session.recorder.results) if r["outcome"] == "fail"]
+    assert failed, [r["message"] for r in semantics(session.recorder.results)]
     assert failed[0]["behaviour"] == f"{index}:{GET_ONE}/semantics" and failed[0]["message"].startswith(says), failed[0]
     assert failed[0]["side"] == "server" and failed[0]["curl"].startswith("curl -X GET")
     # The exchange itself was as documented: only the sequence shows the fault.
@@ -116,7 +114,7 @@ def _planted(clean, tmp_path: Path, index: int, change) -> list[dict]:
     assert "subscriptions.getOne" in entry["request"]["url"]
     _set_ignored(entry, change(_ignored(entry)))
     code, results, _ = _check(save(document, tmp_path / "planted.har"), tmp_path)
-    failed = [r for r in _semantics(results) if r["outcome"] == "fail"]
+    failed = [r for r in semantics(results) if r["outcome"] == "fail"]
     assert code == 1 and [r["behaviour"] for r in failed] == [f"{index}:{GET_ONE}/semantics"], failed
     # The exchange alone is as documented: only the sequence shows it.
     assert next(r for r in results if r["behaviour"] == f"{index}:{GET_ONE}")["outcome"] == "pass"
@@ -161,7 +159,7 @@ def test_a_duplicate_in_a_read_is_the_exchange_checks_finding(clean, tmp_path: P
     code, results, _ = _check(save(document, tmp_path / "planted.har"), tmp_path)
     assert code == 1
     assert next(r for r in results if r["behaviour"] == f"4:{GET_ONE}")["outcome"] == "fail"
-    verdicts = {r["behaviour"]: r["outcome"] for r in _semantics(results)}
+    verdicts = {r["behaviour"]: r["outcome"] for r in semantics(results)}
     assert f"4:{GET_ONE}/semantics" not in verdicts and "fail" not in verdicts.values()
     assert verdicts[f"5:{GET_ONE}/semantics"] == "skip"
 
@@ -174,12 +172,12 @@ def test_ignores_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
         tmp_path, [("read", "admin", "room"), ("read", "member", "private_room"),
                    ("ignore", "admin", "room", "target_user_id", "true"), ("read", "admin", "room")],
         before=[("ignore", "admin", "room", "member_user", "true")])
-    verdicts = [(r["behaviour"], r["outcome"]) for r in _semantics(session.recorder.results)]
+    verdicts = [(r["behaviour"], r["outcome"]) for r in semantics(session.recorder.results)]
     assert verdicts == [(f"0:{GET_ONE}/semantics", "skip"), (f"1:{GET_ONE}/semantics", "skip"),
                         (f"3:{GET_ONE}/semantics", "pass")]
-    first, second = _semantics(session.recorder.results)[:2]
+    first, second = semantics(session.recorder.results)[:2]
     assert first["message"].startswith("cannot judge: admin's subscription to ")
     assert "nothing the traffic showed before to hold it against" in first["message"]
     assert "cannot judge" in second["message"]
     code, results, _ = _check(har, tmp_path)
-    assert code == 0 and not [r for r in _semantics(results) if r["outcome"] == "fail"]
+    assert code == 0 and not [r for r in semantics(results) if r["outcome"] == "fail"]

@@ -59,11 +59,9 @@ CLEAN = [("list", 0, BY), ("list", 1, BLOCKING), ("list", 1, BY),  # 0-2: the st
 _through_proxy, _check = for_platform(P, _script)
 
 
-_semantics = semantics
-
 
 def _failed(results: list[dict]) -> list[dict]:
-    return [r for r in _semantics(results) if r["outcome"] == "fail"]
+    return [r for r in semantics(results) if r["outcome"] == "fail"]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +71,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None:
     har, session, lines = clean
-    live = _semantics(session.recorder.results)
+    live = semantics(session.recorder.results)
     assert live and {r["outcome"] for r in live} <= {"pass", "skip"}, [r["message"] for r in live]
     judged = {r["behaviour"].split(":", 1)[0] for r in live if r["outcome"] == "pass"}
     # Every read after the first three is judged against the writes before it, and so is every
@@ -92,7 +90,7 @@ def test_a_clean_sequence_passes_live_and_offline(clean, tmp_path: Path) -> None
     # Offline the recording's credentials are pseudonyms no target file names: the lists are judged
     # as live, the writes' statuses are not (whose the caller is, is not known); a block's answer
     # body still is.
-    offline = _semantics(results)
+    offline = semantics(results)
     assert [(r["behaviour"], r["outcome"]) for r in offline if LIST in r["behaviour"]] == [
         (r["behaviour"], r["outcome"]) for r in live if LIST in r["behaviour"]]
     assert [set(r["behaviours"]) for r in offline if LIST not in r["behaviour"]] == [
@@ -194,7 +192,7 @@ def test_blocks_from_before_the_trace_cannot_be_judged(tmp_path: Path) -> None:
     and an unblock of bob in the trace is then held to its read back."""
     har, session, _ = _through_proxy(tmp_path, [("list", 0, BY), ("unblock", 0, 1), ("list", 0, BY)],
                                      before=[("block", 0, [1])])
-    verdicts = _semantics(session.recorder.results)
+    verdicts = semantics(session.recorder.results)
     first = verdicts[0]
     # The state is "cannot judge"; the page alone (one user at limit 100) holds.
     assert first["behaviour"] == f"0:{LIST}/semantics" and first["outcome"] != "fail"
