@@ -7,13 +7,15 @@ checked here are the ones written down in `specs/README.md` and `specs/extension
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from jsonschema.exceptions import best_match
-from openapi_spec_validator import validate as validate_openapi_document
 from referencing.exceptions import Unresolvable
 
 from chatcontract import specs
@@ -75,6 +77,8 @@ def _referenced_files(document: Path, seen: set[Path] | None = None) -> set[Path
 
 def check_openapi(platform: str) -> list[Problem]:
     """The spec is a valid OpenAPI 3.1 document (openapi-spec-validator, refs followed)."""
+    from openapi_spec_validator import validate as validate_openapi_document  # 0.7 s to import: when needed
+
     path = specs.spec_path(platform)
     try:
         validate_openapi_document(specs.load_spec(platform), base_uri=path.as_uri())
@@ -101,6 +105,51 @@ def check_refs(platform: str) -> list[Problem]:
                         Problem(platform, f"{document.name}{pointer(*where)}", f"$ref {ref!r} does not resolve: {exc}")
                     )
     return problems
+
+
+def structural_problem(platforms: list[str]) -> str | None:
+    """The first problem that makes these platforms' specs unusable (not OpenAPI 3.1, a `$ref`
+    that does not resolve), with the command that shows them all; None when they are usable.
+
+    A clean answer is remembered per content of `specs/` and `schemas/` (and the versions of
+    chatcontract and openapi-spec-validator) in the user's cache folder, so that the same specs
+    are not validated again before every run (~1.2 s of each run's start-up, before any worker
+    could start). Any change to a spec or schema file is a new key: checked afresh."""
+    marker = _checked_marker(platforms)
+    if marker is not None and marker.exists():
+        return None
+    for platform in platforms:
+        problems = check_openapi(platform) + check_refs(platform)
+        if problems:
+            return f"{problems[0]} (run `chatcontract check --api {platform}`)"
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only home: checked again next time, nothing lost
+    return None
+
+
+def _checked_marker(platforms: list[str]) -> Path | None:
+    """Where a clean check of exactly these files is remembered (None: no cache folder)."""
+    digest = hashlib.sha256()
+    for version_of in ("chatcontract", "openapi-spec-validator"):
+        try:
+            digest.update(f"{version_of}={metadata.version(version_of)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{version_of} from a checkout\n".encode())
+    digest.update(Path(__file__).read_bytes())  # this module's own checks
+    digest.update(",".join(sorted(platforms)).encode())
+    root = specs.data_root()
+    for path in sorted(p for folder in ("specs", "schemas") for p in (root / folder).rglob("*") if p.is_file()):
+        digest.update(f"\n{path.relative_to(root)}\n".encode())
+        digest.update(path.read_bytes())
+    try:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home folder to be found
+        return None
+    return cache / "chatcontract" / "specs-checked" / digest.hexdigest()
 
 
 def _validate_example(platform: str, document: Path, schema_at: tuple, value: Any, where: str) -> list[Problem]:

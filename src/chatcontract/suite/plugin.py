@@ -355,6 +355,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for client in config.stash.get(_hook_client_key, {}).values():
         client.close()
     for server in config.stash.get(_servers_key, []):
+        server.ask_to_stop()
+    for server in config.stash.get(_servers_key, []):
         server.stop()
     sharing.withdraw()
     if config.getoption("report_dir", None) and not hasattr(config, "workerinput"):
@@ -402,10 +404,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks.append(pytest.mark.skip(reason=missing))
             elif case.test_id in accepted:
                 marks.append(pytest.mark.xfail(strict=True, reason=f"baseline: {accepted[case.test_id]}"))
-            # Everything of one target stays on one xdist worker (its state is shared).
-            marks.append(pytest.mark.xdist_group(target.name))
+            marks.append(pytest.mark.xdist_group(_worker_group(config, target, case)))
             params.append(pytest.param(case, id=case.test_id, marks=marks))
     metafunc.parametrize("case", params)
+
+
+def _worker_group(config: pytest.Config, target: Target, case: Case) -> str:
+    """The xdist group of a check: everything of one target stays on one worker (its state is
+    shared), except a built-in reference server's layers, which may run on different workers at
+    once: each worker starts its own server, so no two layers share state (as with --shard-by
+    layer). That is what lets one platform's run use both cores."""
+    if target.name in config.stash.get(_pending_key, {}):
+        return shards.unit_of(target.name, case.layer, by_layer=True)
+    return target.name
 
 
 def _reachability(config: pytest.Config, target: Target) -> str | None:
@@ -570,6 +581,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """--operation and --failed-in: the checks outside the selection are deselected (not run,
     not reported), as pytest's own -k does."""
     _keep_shard(config, items)
+    _heaviest_groups_first(config, items)
     operations = set(config.getoption("operation"))
     failed = _failed_ids(config)
     if failed is not None and not failed:
@@ -587,6 +599,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _heaviest_groups_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers: the groups in order of their rough cost, heaviest first (each group's
+    own tests keep their order). xdist hands a free worker the next group in collection order
+    (the run passes --no-loadscope-reorder), so the state machines, the longest tests, start first
+    and the cheap checks fill the gaps: otherwise they came last and one worker ran on alone."""
+    if not hasattr(config, "workerinput"):
+        return
+    cost: dict[str, int] = {}
+    group_of: dict[int, str] = {}
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        group = group_of[id(item)] = str(marker.args[0]) if marker and marker.args else ""
+        cost[group] = cost.get(group, 0) + (shards.weight(case.layer) if isinstance(case, Case) else 1)
+    rank = {group: index for index, group in enumerate(sorted(cost, key=lambda g: (-cost[g], g)))}
+    items.sort(key=lambda item: rank[group_of[id(item)]])
 
 
 def shard_plan(config: pytest.Config) -> dict[str, Any] | None:
