@@ -75,7 +75,8 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
     # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
     args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "--assert=plain",  # the suite raises its own failures: no module needs rewriting
-            "-p", "no:benchmark"]  # pytest-benchmark, where installed, warns under xdist: nothing of ours
+            "-p", "no:benchmark",  # pytest-benchmark, where installed, warns under xdist: nothing of ours
+            "-p", "no:schemathesis"]  # its pytest plugin (0.5 s to import per process) serves schema.parametrize tests: none here
     for path in targets:
         args += ["--target", str(path)]
     for api in apis:

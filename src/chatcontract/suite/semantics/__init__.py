@@ -129,7 +129,7 @@ class ModelMachine(RuleBasedStateMachine):
         if self.moderation is None:
             return []
         caller = UNKNOWN_CALLER if call.wrong_credentials or call.credential_from else call.identity
-        return self.moderation.see(seen(call.operation.operation_id, caller, str(response.request.url),
+        return self.moderation.see(seen(call.operation.operation_id, caller, response.request.url,
                                         response.request.content, call.path, response.status_code, body, sent, answered,
                                         self.principal(caller)))
 

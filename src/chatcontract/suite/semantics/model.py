@@ -118,11 +118,11 @@ class Knowledge:
         self.complete, self.known, self.doubted = False, set(), set()
 
 
-def seen(operation_id: str, caller: str, url: str, request_body: bytes | None, path: dict[str, Any], status: int,
+def seen(operation_id: str, caller: str, url: str | httpx.URL, request_body: bytes | None, path: dict[str, Any], status: int,
          answer: Any, sent_ms: float, answered_ms: float, principal: str = "") -> Seen:
     """The `Seen` of one exchange, built the same way for both drivers: the query and the JSON
     body read from what went on the wire (a body that is not JSON is None)."""
-    params = httpx.URL(url).params
+    params = (url if isinstance(url, httpx.URL) else httpx.URL(url)).params  # a sent request's URL: parsed already
     body = None
     if request_body:
         try:
