@@ -25,7 +25,7 @@ from rich.text import Text
 from chatcontract import exitcodes, reportlock, speccheck, specs
 from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
-from chatcontract.suite.plugin import seeded_target, suite_paths
+from chatcontract.suite.plugin import LAYER_MODULES, seeded_target, suite_paths
 from chatcontract.suite.reports import interruption, matrix_from_document
 from chatcontract.targets import TargetError, check_base_url, load_target
 
@@ -61,10 +61,18 @@ def _preflight(targets: list[Path], apis: list[str], baseline: Path | None, base
     return len(apis or specs.platforms())
 
 
-def auto_jobs(target_count: int) -> int:
-    """Worker processes when -j is not given: one per core, no more than there are targets (a
-    target's checks share its state, so they run on one worker and one target gains nothing)."""
-    return max(1, min(os.cpu_count() or 1, target_count))
+def auto_jobs(unit_count: int) -> int:
+    """Worker processes when -j is not given: one per core, no more than there are units of work
+    that may run apart (see work_units)."""
+    return max(1, min(os.cpu_count() or 1, unit_count))
+
+
+def work_units(target_count: int, *, reference_servers: bool, layers: list[str]) -> int:
+    """How many parts of the run may go to different workers: a target's checks share its state,
+    so one target is one unit; a built-in reference server is started by each worker that needs
+    it, so each of its layers is a unit of its own (plugin._worker_group): one platform alone
+    still uses two cores."""
+    return target_count * len(layers or LAYER_MODULES) if reference_servers else target_count
 
 
 def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path, seed: int | None,
@@ -159,7 +167,8 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
             return exitcodes.USAGE
         try:
             args = pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
-                               jobs=auto_jobs(count) if jobs is None else jobs, baseline=baseline, base_url=base_url,
+                               jobs=auto_jobs(work_units(count, reference_servers=not targets and not base_url,
+                                                         layers=list(layers))) if jobs is None else jobs, baseline=baseline, base_url=base_url,
                                layers=list(layers), operations=list(operations), keyword=keyword, exitfirst=exitfirst,
                                failed_in=failed_in, shard=shard, shard_by=shard_by, record=record)
             return _run(args, report_dir, console, errors)
