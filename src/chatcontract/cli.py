@@ -10,6 +10,7 @@ Exit codes (documented in README.md):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from importlib import metadata
@@ -487,5 +488,17 @@ def main(argv: list[str] | None = None) -> int:
         return exitcodes.INTERRUPTED
 
 
+def entry() -> int:
+    """The `chatcontract` command: main(), then the process ends without a last garbage
+    collection over everything the run built (gc.freeze: ~0.2 s of a run's exit, spent finding
+    cycles in memory the operating system is about to take back; every report is written and
+    closed by then). main() itself, called from Python, leaves the collector alone."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
