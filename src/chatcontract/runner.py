@@ -84,7 +84,8 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
     args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "--assert=plain",  # the suite raises its own failures: no module needs rewriting
             "-p", "no:benchmark",  # pytest-benchmark, where installed, warns under xdist: nothing of ours
-            "-p", "no:schemathesis"]  # its pytest plugin (0.5 s to import per process) serves schema.parametrize tests: none here
+            "-p", "no:schemathesis",  # its pytest plugin (0.5 s to import per process) serves schema.parametrize tests: none here
+            "-p", "no:unraisableexception"]  # its warnings are never shown here, and it ends each process with gc.collect x2
     for path in targets:
         args += ["--target", str(path)]
     for api in apis:
