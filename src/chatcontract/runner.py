@@ -168,7 +168,7 @@ def run(*, targets: list[Path], apis: list[str], profile: str, report_dir: Path,
             return exitcodes.USAGE
         try:
             args = pytest_args(targets=targets, apis=apis, profile=profile, report_dir=report_dir, seed=seed,
-                               jobs=auto_jobs(work_units(count, reference_servers=not targets and not base_url,
+                               jobs=auto_jobs(work_units(count, reference_servers=not targets and not base_url and record is None,
                                                          layers=list(layers))) if jobs is None else jobs, baseline=baseline, base_url=base_url,
                                layers=list(layers), operations=list(operations), keyword=keyword, exitfirst=exitfirst,
                                failed_in=failed_in, shard=shard, shard_by=shard_by, record=record)

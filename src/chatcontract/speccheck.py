@@ -139,7 +139,8 @@ def _checked_marker(platforms: list[str]) -> Path | None:
             digest.update(f"{version_of}={metadata.version(version_of)}\n".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{version_of} from a checkout\n".encode())
-    digest.update(Path(__file__).read_bytes())  # this module's own checks
+    for module in (__file__, specs.__file__):  # the checks, and how a $ref resolves
+        digest.update(Path(module).read_bytes())
     digest.update(",".join(sorted(platforms)).encode())
     root = specs.data_root()
     for path in sorted(p for folder in ("specs", "schemas") for p in (root / folder).rglob("*") if p.is_file()):

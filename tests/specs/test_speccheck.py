@@ -237,3 +237,37 @@ def test_closed_object_in_a_nested_schema_file_is_reported(demo, tmp_path: Path)
     (tmp_path / "schemas" / "demo" / "details.schema.json").write_text(json.dumps(details))
     problems = [str(p) for p in speccheck.check_response_tolerance("demo")]
     assert any("details.schema.json" in p and "additionalProperties: false" in p for p in problems), problems
+
+
+def _copy_of_the_data(to: Path) -> Path:
+    for folder in ("specs", "schemas"):
+        shutil.copytree(specs.data_root() / folder, to / folder)
+    return to
+
+
+def test_a_clean_spec_check_is_remembered_per_content_and_a_change_is_checked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    clean = _copy_of_the_data(tmp_path / "clean")
+    monkeypatch.setattr(specs, "data_root", lambda: clean)
+    assert speccheck.structural_problem(["plugdj"]) is None
+    assert len(list((tmp_path / "cache" / "chatcontract" / "specs-checked").iterdir())) == 1
+
+    # The same files elsewhere: remembered, not validated again.
+    same = _copy_of_the_data(tmp_path / "same")
+    monkeypatch.setattr(specs, "data_root", lambda: same)
+    monkeypatch.setattr(speccheck, "check_openapi", lambda platform: pytest.fail("checked again"))
+    assert speccheck.structural_problem(["plugdj"]) is None
+    monkeypatch.undo()
+
+    # One $ref broken: new content, checked afresh, the problem in one line.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    broken = _copy_of_the_data(tmp_path / "broken")
+    spec = broken / "specs" / "plugdj.yaml"
+    spec.write_text(spec.read_text().replace("../schemas/plugdj/", "../schemas/nowhere/", 1))
+    monkeypatch.setattr(specs, "data_root", lambda: broken)
+    try:
+        problem = speccheck.structural_problem(["plugdj"])
+    except specs.SpecError as exc:  # a file the $ref names is missing: said as the run says it (exit 2)
+        problem = str(exc)
+    assert problem and "nowhere" in problem and "\n" not in problem

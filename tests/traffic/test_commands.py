@@ -89,3 +89,18 @@ def test_run_record_writes_a_har_per_target_that_check_traffic_passes(tmp_path: 
     assert "/semantics" in out and "FAIL" not in out
     assert any(line.startswith("pass lounge::traffic::") and line.endswith("/semantics") for line in out.splitlines()), out[-3000:]
     assert any(":unmatched" in line and "_chatcontract/" in line for line in out.splitlines()), out[-2000:]  # the hooks
+
+
+def test_run_record_against_a_reference_server_keeps_one_sequence_per_target(tmp_path: Path) -> None:
+    # A reference server's layers may run on different workers, each with its own server; a
+    # recording must stay one server's sequence, written by one worker (two would overwrite it).
+    run = chatcontract("run", "--api", "plugdj", "--profile", "fast", "--record", "har", "--report-dir", "reports",
+                       cwd=tmp_path)
+    out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, out[-2000:] + err
+    sent = json.loads((tmp_path / "reports" / "results.json").read_text())["requests_sent"]
+    entries = json.loads((tmp_path / "har" / "plugdj.har").read_text())["log"]["entries"]
+    assert len(entries) == sent, f"{len(entries)} exchanges recorded of {sent} sent"
+    check = chatcontract("check-traffic", "har/plugdj.har", "--api", "plugdj", "--report-dir", "checked", cwd=tmp_path)
+    out, err = check.communicate(timeout=300)
+    assert check.returncode == 0 and "FAIL" not in out, out[-2000:] + err

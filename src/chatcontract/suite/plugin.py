@@ -420,8 +420,9 @@ def _worker_group(config: pytest.Config, target: Target, case: Case) -> str:
     """The xdist group of a check: everything of one target stays on one worker (its state is
     shared), except a built-in reference server's layers, which may run on different workers at
     once: each worker starts its own server, so no two layers share state (as with --shard-by
-    layer). That is what lets one platform's run use both cores."""
-    if target.name in config.stash.get(_pending_key, {}):
+    layer). That is what lets one platform's run use both cores. Not under --record: a target's
+    HAR file is one sequence of exchanges with one server."""
+    if target.name in config.stash.get(_pending_key, {}) and not config.getoption("record", None):
         return shards.unit_of(target.name, case.layer, by_layer=True)
     return target.name
 
