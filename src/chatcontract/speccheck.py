@@ -8,7 +8,6 @@ checked here are the ones written down in `specs/README.md` and `specs/extension
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from importlib import metadata
@@ -18,7 +17,7 @@ from typing import Any, Callable, Iterator
 from jsonschema.exceptions import best_match
 from referencing.exceptions import Unresolvable
 
-from chatcontract import specs
+from chatcontract import specs, usercache
 from chatcontract.specs import Operation, is_error_status, pointer
 
 DECISION_KEYS_REQUIRED = ("ambiguity", "question", "decision", "sources")
@@ -147,10 +146,9 @@ def _checked_marker(platforms: list[str]) -> Path | None:
         digest.update(f"\n{path.relative_to(root)}\n".encode())
         digest.update(path.read_bytes())
     try:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return usercache.folder("specs-checked", digest.hexdigest())
     except RuntimeError:  # no home folder to be found
         return None
-    return cache / "chatcontract" / "specs-checked" / digest.hexdigest()
 
 
 def _validate_example(platform: str, document: Path, schema_at: tuple, value: Any, where: str) -> list[Problem]:

@@ -124,8 +124,13 @@ def validator_at(document: Path, pointer: str = "") -> "RememberingValidator":
 
 @lru_cache(maxsize=1024)
 def _validator(uri: str, pointer: str) -> "RememberingValidator":
-    registry = _preloaded_registry(data_root())
-    referenced = {"$ref": f"{uri}#{pointer}"}
+    return remembering_validator(f"{uri}#{pointer}", _preloaded_registry(data_root()))
+
+
+def remembering_validator(uri: str, registry: Registry) -> "RememberingValidator":
+    """The validator of the schema at `uri` (found in `registry`): inlined and with the compiled
+    fast path where that keeps its meaning, else following its $refs."""
+    referenced = {"$ref": uri}
     inlined = _inlined(referenced, registry.resolver())
     if inlined is None:
         return RememberingValidator(Draft202012Validator(referenced, registry=registry))

@@ -89,14 +89,10 @@ def test_the_suites_validators_find_what_jsonschema_finds(platform: str) -> None
 
 
 def _validator_for(schema: dict[str, Any], tmp_path: Path) -> specs.RememberingValidator:
-    """A suite validator of `schema`, as validator_at builds one, from a file of its own."""
-    (tmp_path / "schema.json").write_text(json.dumps(schema))
-    registry = Registry().with_resource(tmp_path.joinpath("schema.json").as_uri(), DRAFT202012.create_resource(schema))
-    referenced = {"$ref": f"{tmp_path.joinpath('schema.json').as_uri()}#"}
-    inlined = specs._inlined(referenced, registry.resolver())
-    if inlined is None:
-        return specs.RememberingValidator(Draft202012Validator(referenced, registry=registry))
-    return specs.RememberingValidator(Draft202012Validator(inlined), specs._fast_validator(inlined))
+    """A suite validator of `schema`, as validator_at builds one, the schema registered under a URI
+    of its own."""
+    uri = tmp_path.joinpath("schema.json").as_uri()
+    return specs.remembering_validator(f"{uri}#", Registry().with_resource(uri, DRAFT202012.create_resource(schema)))
 
 
 def test_a_recursive_schema_is_validated_through_its_refs(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ import httpx
 import pytest
 import yaml
 
-from chatcontract import reportlock, runinfo, shards, specs
+from chatcontract import reportlock, runinfo, shards, specs, usercache
 from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
@@ -135,8 +135,7 @@ def _runs_suite(config: pytest.Config) -> bool:
 def hypothesis_home() -> Path:
     """Where hypothesis keeps its caches during a suite run: the user's cache folder, not a
     `.hypothesis/` in whatever folder the run was started from."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "chatcontract" / "hypothesis"
+    return usercache.folder("hypothesis")
 
 
 def pytest_configure(config: pytest.Config) -> None:
