@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-import httpx
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
@@ -184,6 +183,8 @@ def owner_of(context: Any) -> Target | None:
 
 
 def _ssl_context(tls: dict[str, Any], where: str) -> ssl.SSLContext:
+    import httpx  # here: a process that loads targets but sends nothing (the xdist controller) skips it
+
     try:
         context = httpx.create_ssl_context(verify=bool(tls.get("verify", True)))
         if tls.get("ca_file") and tls.get("verify", True):

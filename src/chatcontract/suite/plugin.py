@@ -26,9 +26,8 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import httpx
 import pytest
 import yaml
 
@@ -37,10 +36,16 @@ from chatcontract.suite import baseline as baseline_file
 from chatcontract.suite import reports
 from chatcontract.suite.cases import Case
 from chatcontract.suite.outcomes import Recorder, classify, result_record
-from chatcontract.suite import guarded, sharing
-from chatcontract.suite.guarded import guarded_client, probe, requests_sent
-from chatcontract.suite.wire import FixtureError, Wire, base_call
+from chatcontract.suite import sharing
 from chatcontract.targets import ANONYMOUS, NOT_IMPLEMENTED, Target, TargetError, from_document, load_target
+
+# The HTTP stack (suite/guarded.py, suite/wire.py: httpx, httpcore, requests) is imported where it
+# is used: the xdist controller sends no request, and it starts its workers only once this module
+# is imported, so every import here is paid before any check starts (~0.15 s for the HTTP stack).
+if TYPE_CHECKING:
+    import httpx
+
+    from chatcontract.suite.wire import Wire
 
 SUITE_DIR = Path(__file__).resolve().parent
 LAYER_MODULES = {"schema": "test_schema_layer.py", "errors": "test_documented_errors.py", "semantics": "test_semantics.py"}
@@ -147,6 +152,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the run (its xdist workers inherit the id)
         sharing.begin_run()
     if config.getoption("record") and _runs_suite(config):
+        from chatcontract.suite import guarded
+
         config.stash[_recording_key] = Recording(config, Path(config.getoption("record")))
         guarded.observers.append(config.stash[_recording_key])
     if _runs_suite(config) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
@@ -352,14 +359,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _recording_key in config.stash:
+        from chatcontract.suite import guarded
+
         guarded.observers.remove(config.stash[_recording_key])
         config.stash[_recording_key].close()
     for client in config.stash.get(_hook_client_key, {}).values():
         client.close()
     for server in config.stash.get(_servers_key, []):
         server.ask_to_stop()
-    for server in config.stash.get(_servers_key, []):
-        server.stop()
+    # An xdist worker's process ends right after this (its servers are daemon threads, ended
+    # with it): waiting out uvicorn's 0.1 s tick there would only hold up the end of the run.
+    # In-process (-j 1, a caller's own pytest.main) the servers are stopped before returning.
+    if not hasattr(config, "workerinput"):
+        for server in config.stash.get(_servers_key, []):
+            server.stop()
     sharing.withdraw()
     if config.getoption("report_dir", None) and not hasattr(config, "workerinput"):
         reportlock.release(Path(config.getoption("report_dir")))
@@ -430,6 +443,8 @@ def _reachability(config: pytest.Config, target: Target) -> str | None:
     """None when the target answers HTTP at all; else a one-line reason (cached per target)."""
     cache = config.stash[_reachable_key]
     if target.name not in cache:
+        from chatcontract.suite.guarded import probe
+
         cache[target.name] = probe(target)  # bounded in total time, even against a dripping target
     return cache[target.name]
 
@@ -439,6 +454,8 @@ def platform_hint(target: Target) -> str | None:
     server of another platform, or a base_url without its path prefix. None when any operation
     answers something else. Each operation is sent as its `x-request` says but without
     credentials, so the probe changes no state (a real server answers it with an auth error)."""
+    from chatcontract.suite.wire import FixtureError, Wire, base_call
+
     statuses = []
     wire = Wire(target)
     try:
@@ -473,7 +490,7 @@ class TargetUnreachable(Exception):
     pass
 
 
-_hook_client_key = pytest.StashKey[dict[str, httpx.Client]]()
+_hook_client_key = pytest.StashKey[dict[str, Any]]()  # target name -> its httpx.Client
 
 
 def _hook_client(config: pytest.Config, target: Target) -> httpx.Client:
@@ -482,6 +499,8 @@ def _hook_client(config: pytest.Config, target: Target) -> httpx.Client:
     the whole exchange, redirects are not followed."""
     clients = config.stash.setdefault(_hook_client_key, {})
     if target.name not in clients:
+        from chatcontract.suite.guarded import guarded_client
+
         clients[target.name] = guarded_client(verify=target.ssl_context())
     return clients[target.name]
 
@@ -498,6 +517,8 @@ def target(case: Case, request: pytest.FixtureRequest) -> Target:
     if hint:  # as report data, so it reaches the xdist controller (see pytest_runtest_logreport)
         request.node.user_properties.append((HINT, json.dumps({"target": case.target.name, "hint": hint})))
     if case.target.can("reset"):
+        import httpx
+
         try:
             response = _hook_client(request.config, case.target).post(case.target.base_url + case.target.hooks_path + "/reset",
                                                          timeout=case.target.request_timeout_s)
@@ -510,6 +531,8 @@ def target(case: Case, request: pytest.FixtureRequest) -> Target:
 @pytest.fixture
 def wire(target: Target, request: pytest.FixtureRequest) -> Iterator[Wire]:
     """Sends calls to the target; its last request becomes the failure's curl line."""
+    from chatcontract.suite.wire import Wire
+
     w = Wire(target)
     request.node.stash[reports.wire_key] = w
     yield w
@@ -526,13 +549,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     case = getattr(item, "callspec", None) and item.callspec.params.get("case")
     if isinstance(case, Case):
+        from chatcontract.suite.guarded import requests_sent, take_notices
+
         outcome = classify(report, call, DISABLED_PREFIX)
         if outcome is not None:
             wire = item.stash.get(reports.wire_key, None)
             curl = ((wire.curl() if wire is not None else case.extra.get("curl", ""))
                     if outcome.kind in ("fail", "error") else "")
             record = result_record(case, outcome, curl, report.duration)
-            limited = guarded.take_notices()  # said while this check ran (its phases that decide nothing keep theirs)
+            limited = take_notices()  # said while this check ran (its phases that decide nothing keep theirs)
             if outcome.kind in ("fail", "error"):
                 if limited:  # a 429 this check took as the answer, not retried: say why
                     record["detail"] = case.target.redact("\n".join([*limited, record["detail"]]).strip())

@@ -81,7 +81,9 @@ class Faults:
     """The faults switched on for one server."""
 
     def __init__(self, platform: str, names: list[str] | tuple[str, ...] = ()) -> None:
-        known = catalog(platform)
+        # The catalog (every decision's generated variants) only when a fault is asked for: a
+        # server without faults, as every run of the suite starts them, is ready ~40 ms sooner.
+        known = catalog(platform) if names else {}
         for name in names:
             if name not in known:
                 raise UnknownFault(f"{platform} has no fault {name!r} (see servers/{platform}/faults.yaml)")
