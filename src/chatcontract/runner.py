@@ -84,10 +84,15 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
                 failed_in: Path | None = None, shard: str | None = None, shard_by: str = "auto",
                 record: Path | None = None) -> list[str]:
     # The suite's modules by name, as plain `pytest --target FILE` collects them (plugin.suite_paths).
-    args = [*suite_paths(list(layers)), "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
+    # Only the plugins the suite uses, whatever else the environment has installed (pytest-asyncio,
+    # pytest-cov, pytest-benchmark, schemathesis' own plugin: each would be imported in every
+    # process, ~0.5 s for schemathesis', and could change how the suite's tests run): no entry-point
+    # autoloading, and ours, hypothesis' (--hypothesis-seed) and xdist's (workers; the suite's
+    # xdist_group marks) by name.
+    args = [*suite_paths(list(layers)), "--disable-plugin-autoload", "-p", "chatcontract.suite.plugin",
+            "-p", "_hypothesis_pytestplugin", "-p", "xdist.plugin",
+            "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "--assert=plain",  # the suite raises its own failures: no module needs rewriting
-            "-p", "no:benchmark",  # pytest-benchmark, where installed, warns under xdist: nothing of ours
-            "-p", "no:schemathesis",  # its pytest plugin (0.5 s to import per process) serves schema.parametrize tests: none here
             "-p", "no:unraisableexception"]  # its warnings are never shown here, and it ends each process with gc.collect x2
     for path in targets:
         args += ["--target", str(path)]
