@@ -8,6 +8,9 @@ checkout with the target file elsewhere it collected every project test (~1,100)
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,31 @@ def test_base_url_without_a_target_needs_one_platform(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--base-url without --target needs one --api NAME" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _installed_hostile_plugin(folder: Path) -> dict[str, str]:
+    """An environment in which a pytest plugin is installed (an entry point, as pip installs one)
+    that breaks any pytest run it is loaded into: the environment variables to run in it."""
+    folder.mkdir()
+    (folder / "hostile_plugin.py").write_text(
+        "def pytest_configure(config):\n    raise RuntimeError('an installed pytest plugin was loaded')\n")
+    info = folder / "hostile_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hostile-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nhostile = hostile_plugin\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
+def test_chatcontract_run_loads_no_pytest_plugin_the_environment_has_installed(
+        tmp_path: Path, faithful: RunningServer) -> None:
+    env = _installed_hostile_plugin(tmp_path / "site")
+    plain = subprocess.run([sys.executable, "-m", "pytest", "--co", "-q", str(tmp_path / "site")],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert "an installed pytest plugin was loaded" in said(plain)  # plain pytest does load it
+    for jobs in ("1", "2"):
+        run = subprocess.run([sys.executable, "-m", "chatcontract.cli", "run", "--target",
+                              str(target_file(tmp_path, faithful.base_url)), "--profile", "fast", "--layer", "errors",
+                              "-j", jobs, "--report-dir", str(tmp_path / f"reports-{jobs}")],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+        assert run.returncode == 0, said(run)
+        assert set(outcomes(tmp_path / f"reports-{jobs}").values()) == {"pass"}
