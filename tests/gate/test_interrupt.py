@@ -67,8 +67,12 @@ def test_ctrl_c_under_xdist_exits_130_and_every_report_says_interrupted(faithful
 
 def test_sigterm_exits_143_with_the_partial_reports(faithful, tmp_path: Path) -> None:
     report_dir = tmp_path / "reports"
+    # The thorough profile: a run that cannot end before the signal lands, even when this test's
+    # process is scheduled late on a loaded machine (the default profile's 22 checks can finish
+    # in ~1.5 s, and once did before the signal arrived: no interruption left to report).
     code, err = _interrupted(tmp_path, ["run", "--target", str(target_file(tmp_path, faithful.base_url)),
-                                        "--report-dir", str(report_dir)], signal.SIGTERM, group=False)
+                                        "--profile", "thorough", "--report-dir", str(report_dir)],
+                             signal.SIGTERM, group=False)
     assert code == 143, err[-2000:]
     _assert_reports_say_interrupted(report_dir)
 
