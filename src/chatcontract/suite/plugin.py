@@ -357,6 +357,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         recording.layer = case.layer
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A check of the suite runs on a fresh frame-stack chunk (framestack: under pytest's and
+    pluggy's frames, the deep calls of schemathesis and hypothesis otherwise cross a chunk's end
+    thousands of times a run, each an mmap and a munmap). Anything else is pytest's to call."""
+    case = getattr(pyfuncitem, "callspec", None) and pyfuncitem.callspec.params.get("case")
+    if not isinstance(case, Case):
+        return None
+    from chatcontract.suite.framestack import call_on_fresh_stack
+
+    body = pyfuncitem.obj
+    arguments = {name: pyfuncitem.funcargs[name] for name in _parameter_names(body)}
+    call_on_fresh_stack(body, **arguments)
+    return True
+
+
+@functools.cache
+def _parameter_names(function: Any) -> tuple[str, ...]:
+    import inspect
+
+    return tuple(inspect.signature(function).parameters)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _recording_key in config.stash:
         from chatcontract.suite import guarded
