@@ -4,13 +4,19 @@ of how many, so a partial report can never pass for a whole one (issue 13 item 2
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.gate.conftest import command, target_file
@@ -40,6 +46,51 @@ def _interrupted(cwd: Path, argv: list[str], sig: signal.Signals, *, group: bool
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@contextmanager
+def _slow_front(base_url: str, delay_s: float = 0.25) -> Iterator[str]:
+    """A loopback front for `base_url` that passes every request on and answers `delay_s` late:
+    a target whose checks cannot all finish before the signal, however late this test's process
+    is scheduled (a check sends tens of requests). Hand-written: a dozen lines of the standard
+    library, where a proxy package would be a new dependency for one test."""
+    backend = base_url.removeprefix("http://")
+
+    class Forward(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(delay_s)
+            upstream = http.client.HTTPConnection(backend, timeout=30)
+            try:
+                upstream.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))
+                answer = upstream.getresponse()
+                payload = answer.read()
+            finally:
+                upstream.close()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
+
+        def log_message(self, *_args) -> None:  # quiet: the test's output is the run's
+            pass
+
+    front = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    front.daemon_threads = True
+    thread = threading.Thread(target=front.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{front.server_address[1]}"
+    finally:
+        front.shutdown()
+        front.server_close()
+
+
 def _assert_reports_say_interrupted(report_dir: Path) -> None:
     document = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     ran, planned = len(document["results"]), document["checks_planned"]
@@ -52,13 +103,15 @@ def _assert_reports_say_interrupted(report_dir: Path) -> None:
 
 
 def test_ctrl_c_under_xdist_exits_130_and_every_report_says_interrupted(faithful, tmp_path: Path) -> None:
-    targets = [target_file(tmp_path, faithful.base_url, name) for name in ("lounge", "annex")]
     report_dir = tmp_path / "reports"
-    # The thorough profile, as for SIGTERM below: on a loaded machine the default profile's run has
-    # ended (exit 0) before the signal landed.
-    code, err = _interrupted(tmp_path, ["run", *[a for t in targets for a in ("--target", str(t))], "--layer", "schema",
-                                        "--profile", "thorough", "-j", "2", "--report-dir", str(report_dir)],
-                             signal.SIGINT, group=True)
+    # One target answers at once, so a check finishes and the signal is sent; the other answers
+    # every request late, so the run is still going when the signal lands, on a loaded machine too
+    # (with two quick targets, even the thorough profile's run once ended first: exit 0).
+    with _slow_front(faithful.base_url) as slow_url:
+        targets = [target_file(tmp_path, faithful.base_url, "lounge"), target_file(tmp_path, slow_url, "annex")]
+        code, err = _interrupted(tmp_path, ["run", *[a for t in targets for a in ("--target", str(t))],
+                                            "--layer", "schema", "-j", "2", "--report-dir", str(report_dir)],
+                                 signal.SIGINT, group=True)
     assert code == 130, err[-2000:]
     assert "chatcontract: INTERRUPTED: the run was stopped after" in err
     _assert_reports_say_interrupted(report_dir)
