@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -110,6 +111,10 @@ SERIES = (("1-before", ()), ("2-broken", (FAULT,)), ("3-fixed", ()))
 def _series(work: Path) -> None:
     for label, faults in SERIES:
         _plugdj_run(work / "work" / label, work / "runs" / label, faults)
+        # finished_at is to the second, and a fast errors-layer run takes under one: without the
+        # wait, two runs of the series once had the same finished_at, so their order in time was
+        # their names' (history sorts a tie by label) rather than the order they ran in.
+        time.sleep(1.0 - time.time() % 1.0 + 0.01)
 
 
 @pytest.fixture(scope="session")
