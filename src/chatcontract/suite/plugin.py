@@ -143,7 +143,46 @@ def hypothesis_home() -> Path:
     return usercache.folder("hypothesis")
 
 
+_heap_key = pytest.StashKey[str]()  # "paused": collector off until collected; "frozen": gc.freeze() done
+
+
+def _pause_collector(config: pytest.Config) -> None:
+    """No garbage collection from configuration to the end of collection, then everything built
+    so far is moved out of the collector's sight (gc.freeze), once.
+
+    The modules, specs, schemas and schemathesis' and hypothesis' strategies that the suite builds
+    before its first check live until the process ends, yet each full collection during the
+    checks walks all of them: in a one-worker Ozeki schema layer, five full collections took
+    0.30-0.34 s of a 2.3 s run (two of them during imports and collection), four took 0.07-0.12 s
+    with the freezes (gc.callbacks timing, alternating runs). Plain `st run` on the same spec spends
+    ~0.3 s in them too. A check's own garbage is collected as always; the collector is on again
+    once collection ends, whatever its outcome."""
+    if gc.isenabled():
+        gc.disable()
+        gc.freeze()  # pytest's, hypothesis' and our modules: out of sight of the explicit full
+        # collection (and gc.get_referrers walk) hypothesis' register_random makes when
+        # schemathesis is imported during collection (39 -> ~20 ms in the run above)
+        config.stash[_heap_key] = "paused"
+
+
+def _settle_heap(config: pytest.Config) -> None:
+    if config.stash.get(_heap_key, None) == "paused":
+        gc.freeze()
+        gc.enable()
+        config.stash[_heap_key] = "frozen"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        _settle_heap(session.config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if _runs_suite(config):
+        _pause_collector(config)
     _config_of_reports[:] = [config]
     config.stash[_recorder_key] = Recorder()
     config.stash[_reachable_key] = {}
@@ -381,6 +420,11 @@ def _parameter_names(function: Any) -> tuple[str, ...]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    _settle_heap(config)  # a run that never collected
+    if config.stash.get(_heap_key, None) == "frozen" and not hasattr(config, "workerinput"):
+        # In-process (-j 1, a caller's own pytest.main), the caller's memory is collectable again
+        # (an xdist worker ends right after this, frozen: see below).
+        gc.unfreeze()
     if _recording_key in config.stash:
         from chatcontract.suite import guarded
 
