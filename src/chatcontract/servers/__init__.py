@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
+if TYPE_CHECKING:  # the package itself imports no web framework: see targetfile.py
+    from starlette.applications import Starlette
 
-from chatcontract.servers.core.clock import Clock
-from chatcontract.servers.core.faults import Faults
+    from chatcontract.servers.core.clock import Clock
 
 
 def create_app(platform: str, *, test_hooks: bool = False, clock: Clock | None = None,
                seed_path: Path | None = None, faults: tuple[str, ...] = ()) -> Starlette:
+    from chatcontract.servers.core.faults import Faults
+
     module: Any = importlib.import_module(f"chatcontract.servers.{platform}")
     return module.create_app(test_hooks=test_hooks, clock=clock, seed_path=seed_path, faults=Faults(platform, faults))

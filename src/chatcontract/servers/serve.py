@@ -1,7 +1,7 @@
 """Start reference servers with uvicorn: from the CLI (foreground) or in a thread (tests, suite).
 
-Also writes the target file that points the conformance suite at a running server: base URL,
-the seed's named credentials and fixture ids, and the test-hook capabilities.
+The target file that points the conformance suite at a running server is targetfile.py's
+(`target_document` and `write_target`, also importable from here).
 """
 
 from __future__ import annotations
@@ -15,28 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-import yaml
 
 from chatcontract.servers import create_app
-from chatcontract.servers.core.hooks import HOOK_PREFIX
-from chatcontract.servers.core.seed import load_seed, target_profile
+from chatcontract.servers.targetfile import target_document, write_target
 
 LOOPBACK = "127.0.0.1"
-
-
-def target_document(platform: str, base_url: str, test_hooks: bool) -> dict[str, Any]:
-    """The target file content for a reference server of `platform` at `base_url`."""
-    profile = target_profile(load_seed(platform))
-    capabilities: dict[str, Any] = {"reset": test_hooks, "clock": test_hooks}
-    if test_hooks:
-        capabilities["hooks_path"] = HOOK_PREFIX
-    return {"api": platform, "base_url": base_url, **profile, "capabilities": capabilities}
-
-
-def write_target(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = f"# Target file for the chatcontract suite: the {document['api']} reference server.\n"
-    path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
 def _config(platform: str, host: str, port: int, test_hooks: bool, faults: tuple[str, ...] = ()) -> uvicorn.Config:

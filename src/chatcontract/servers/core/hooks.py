@@ -19,8 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chatcontract.servers.core.clock import Clock
-
-HOOK_PREFIX = "/_chatcontract"
+from chatcontract.servers.targetfile import HOOK_PREFIX
 
 
 def hook_routes(clock: Clock, reset: Callable[[], None]) -> list[Route]:
