@@ -25,7 +25,12 @@ from rich.text import Text
 from chatcontract import exitcodes, reportlock, speccheck, specs
 from chatcontract.redaction import printable
 from chatcontract.suite import baseline as baseline_file
-from chatcontract.suite.plugin import LAYER_MODULES, seeded_target, suite_paths
+from chatcontract.suite.plugin import (
+    LAYER_MODULES,
+    SUITE_DIR,
+    seeded_target,
+    suite_paths,
+)
 from chatcontract.suite.reports import interruption, matrix_from_document
 from chatcontract.targets import TargetError, check_base_url, load_target
 
@@ -89,7 +94,9 @@ def pytest_args(*, targets: list[Path], apis: list[str], profile: str, report_di
     # process, ~0.5 s for schemathesis', and could change how the suite's tests run): no entry-point
     # autoloading, and ours, hypothesis' (--hypothesis-seed) and xdist's (workers; the suite's
     # xdist_group marks) by name.
-    args = [*suite_paths(list(layers)), "--disable-plugin-autoload", "-p", "chatcontract.suite.plugin",
+    # No conftest.py outside the suite's folder either (a checkout's own, which imported hypothesis
+    # in the xdist controller before it started its workers; or any in a folder above the package).
+    args = [*suite_paths(list(layers)), "--confcutdir", str(SUITE_DIR), "--disable-plugin-autoload", "-p", "chatcontract.suite.plugin",
             "-p", "_hypothesis_pytestplugin", "-p", "xdist.plugin",
             "-p", "no:cacheprovider", "--profile", profile, "--report-dir", str(report_dir),
             "-q", "--no-header", "-rN", "--tb=no", "--assert=plain",  # the suite raises its own failures: no module needs rewriting

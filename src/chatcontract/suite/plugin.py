@@ -195,10 +195,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[_recording_key] = Recording(config, Path(config.getoption("record")))
         guarded.observers.append(config.stash[_recording_key])
-    if _runs_suite(config) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    if _runs_suite(config) and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") and not _hands_out_checks(config):
+        # (Each worker sets its own; in the controller, which runs no check, importing hypothesis
+        # took ~80 ms before it could start its workers.)
         from hypothesis.configuration import set_hypothesis_home_dir
 
         set_hypothesis_home_dir(hypothesis_home())
+
+
+def _hands_out_checks(config: pytest.Config) -> bool:
+    """Whether this process is an xdist controller: it hands the checks to its workers and runs
+    none itself (xdist's own test, `_is_distribution_mode`, which it does not export)."""
+    return (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+            and bool(config.getoption("tx", None)))
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -306,7 +315,7 @@ def seeded_target(apis: list[str], base_url: str) -> Target:
     if len(apis) != 1:
         raise TargetError("--base-url without --target needs one --api NAME: the platform the server at "
                           f"{base_url} speaks (or write a target file: `chatcontract init NAME`)")
-    from chatcontract.servers.serve import target_document
+    from chatcontract.servers.targetfile import target_document
 
     return from_document(target_document(apis[0], base_url, test_hooks=False), where="--base-url", default_name=apis[0])
 
@@ -328,7 +337,7 @@ _NOT_STARTED = "http://127.0.0.1:9"
 
 def _start_reference_servers(config: pytest.Config, platforms: list[str]) -> list[Target]:
     """The reference servers' targets; each server starts when its first test runs (_started)."""
-    from chatcontract.servers.serve import target_document
+    from chatcontract.servers.targetfile import target_document
 
     pending = config.stash.setdefault(_pending_key, {})
     found = []
