@@ -147,8 +147,8 @@ _heap_key = pytest.StashKey[str]()  # "paused": collector off until collected; "
 
 
 def _pause_collector(config: pytest.Config) -> None:
-    """No garbage collection from configuration to the end of collection, then everything built
-    so far is moved out of the collector's sight (gc.freeze), once.
+    """No garbage collection from configuration to the end of collection; what exists is moved
+    out of the collector's sight (gc.freeze) at configuration and again when collection ends.
 
     The modules, specs, schemas and schemathesis' and hypothesis' strategies that the suite builds
     before its first check live until the process ends, yet each full collection during the
