@@ -15,11 +15,8 @@ from typing import Any
 import yaml
 
 from chatcontract.servers.core.seed import load_seed, target_profile
-from chatcontract.targets import DEFAULT_HOOKS_PATH
 
-# Where a reference server mounts its test hooks (core/hooks.py): the path a target file's
-# hooks_path defaults to, one literal for both sides.
-HOOK_PREFIX = DEFAULT_HOOKS_PATH
+HOOK_PREFIX = "/_chatcontract"  # where a reference server mounts its test hooks (core/hooks.py)
 
 
 def target_document(platform: str, base_url: str, test_hooks: bool) -> dict[str, Any]:
