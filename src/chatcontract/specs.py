@@ -291,25 +291,18 @@ def _inlined(node: Any, resolver: Any) -> Any:
 
 
 @cache
-def _schemas_registry(root: Path) -> Registry:
-    """Every file of schemas/, loaded and crawled once per process."""
-    files = [p.resolve() for p in sorted((root / "schemas").rglob("*")) if p.suffix in (".yaml", ".json")]
-    return registry().with_resources((path.as_uri(), DRAFT202012.create_resource(read_document(path))) for path in files).crawl()
-
-
-@cache
 def _preloaded_registry(root: Path, document: Path) -> Registry:
-    """The schema files and `document`, crawled: all its $refs can reach (a spec refers to
-    schemas/ only, never to another spec). A validator whose registry lacks a file retrieves and
-    crawls it again on every validation (referencing keeps what a lookup retrieves only for that
-    lookup), which made response checks the suite's main cost. Not every spec: a run of one
-    platform read the other four, their fidelity audits and the bibliography too, ~45 ms of YAML
-    per process. The schema files are crawled once for all documents (crawl() only walks what
-    was added since)."""
-    schemas = _schemas_registry(root)
-    if document.as_uri() in schemas:
-        return schemas
-    return schemas.with_resource(document.as_uri(), DRAFT202012.create_resource(read_document(document))).crawl()
+    """`document` and every schema file, loaded and crawled once per document: all its $refs can
+    reach (a spec refers to schemas/ only, never to another spec). A validator whose registry
+    lacks a file retrieves and crawls it again on every validation (referencing keeps what a
+    lookup retrieves only for that lookup), which made response checks the suite's main cost.
+    Not every spec: a run of one platform read the other four, their fidelity audits and the
+    bibliography too, ~45 ms of YAML per process."""
+    files = [p.resolve() for p in sorted((root / "schemas").rglob("*")) if p.suffix in (".yaml", ".json")]
+    if document not in files:
+        files.append(document)
+    resources = [(path.as_uri(), DRAFT202012.create_resource(read_document(path))) for path in files]
+    return registry().with_resources(resources).crawl()
 
 
 def pointer(*parts: str | int) -> str:
